@@ -1,0 +1,18 @@
+# Interpreting end-to-end speech source localization CNNs with layer-wise relevance propagation.
+# The Snakefile is a table of contents: settings and helpers live in workflow/rules/common.smk.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

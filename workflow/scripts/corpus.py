@@ -1,0 +1,27 @@
+"""Build the speech corpus (espeak / wav_dir / cmu_arctic) into one HDF5 file of clean utterances."""
+
+import numpy as np
+
+from sslrp import corpus, steps
+
+
+def run(out, corpus_settings, fs, seed, log=None):
+    log = steps.logger(log)
+    utterances = corpus.load(corpus_settings, fs, seed)
+    seconds = np.array([len(u.signal) for u in utterances]) / fs
+    log.info(f"{len(utterances)} utterances, {seconds.min():.2f}-{seconds.max():.2f} s (mean {seconds.mean():.2f})")
+    corpus.write(out, utterances, {"fs": fs, "kind": corpus_settings["kind"]})
+
+
+def cli():
+    p = steps.parser(__doc__)
+    p.add_argument("--out", required=True)
+    args = p.parse_args()
+    config = steps.load_config(args.config)
+    run(args.out, config["corpus"], config["geometry"]["fs"], config["seed"], args.log)
+
+
+if "snakemake" in globals():  # under Snakemake __name__ is "__main__" too
+    run(snakemake.output[0], **snakemake.params, log=snakemake.log[0])
+elif __name__ == "__main__":
+    cli()

@@ -1,0 +1,60 @@
+"""Gather a condition's simulation shards into its dataset: one HDF5 file with train/val/test groups."""
+
+import hashlib
+import json
+from importlib import metadata
+
+from sslrp import dataset, geometry, steps
+
+VERSIONED = ("numpy", "scipy", "h5py", "pyroomacoustics", "espeakng-loader")
+
+
+def dataset_attrs(name, condition, geometry_settings, signals, corpus_settings, seed):
+    """Attributes that describe how the dataset was made (the shard count is deliberately absent)."""
+    recipe = {"condition": condition, "geometry": geometry_settings, "signals": signals,
+              "corpus": corpus_settings, "seed": seed}
+    return {
+        "condition": name,
+        "fs": geometry_settings["fs"],
+        "t60": condition["t60"],
+        "snr": condition["snr"],
+        "max_order": -1 if condition["max_order"] is None else condition["max_order"],
+        "window": signals["window"],
+        "n_mics": geometry_settings["array"]["n_mics"],
+        "room": json.dumps(geometry_settings["room"]),
+        "mics": json.dumps(geometry.mic_positions(geometry_settings).tolist()),
+        "seed": seed,
+        "config_hash": hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16],
+        "versions": json.dumps({p: metadata.version(p) for p in VERSIONED}),
+    }
+
+
+def run(shards, out, name, condition, geometry_settings, signals, corpus_settings, seed, log=None):
+    log = steps.logger(log)
+    split_of = geometry.sources(geometry_settings, seed).split_of()
+    attrs = dataset_attrs(name, condition, geometry_settings, signals, corpus_settings, seed)
+    dataset.gather(shards, out, split_of, attrs)
+    info = dataset.read_attrs(out)
+    for split in geometry.SPLITS:
+        part = dataset.read_split(out, split, windows=False)
+        log.info(f"{split}: {len(part.position)} sources, {len(part.source)} windows")
+    log.info(f"measured T60 {info['t60_measured']:.3f} s (target {condition['t60']} s)")
+
+
+def cli():
+    p = steps.parser(__doc__)
+    p.add_argument("--cond", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("shards", nargs="+", help="shard files from simulate_shard.py")
+    args = p.parse_args()
+    config = steps.load_config(args.config)
+    run(
+        args.shards, args.out, args.cond, steps.condition(config, args.cond), config["geometry"],
+        config["signals"], config["corpus"], config["seed"], args.log,
+    )
+
+
+if "snakemake" in globals():
+    run(snakemake.input.shards, snakemake.output[0], **snakemake.params, log=snakemake.log[0])
+elif __name__ == "__main__":
+    cli()

@@ -1,0 +1,56 @@
+"""Simulate one shard of a condition's dataset: RIRs, reverberant speech, noise, windows."""
+
+import json
+
+import numpy as np
+from tqdm import tqdm
+
+from sslrp import acoustics, corpus, dataset, geometry, seeding, steps
+
+
+def utterance_for(source_index, n_utterances, seed):
+    """The corpus utterance a source speaks: drawn from its own seeded stream."""
+    return int(seeding.rng(seed, "utterance", source_index).integers(n_utterances))
+
+
+def run(corpus_path, out, condition, geometry_settings, signals, shard, n_shards, seed, log=None):
+    log = steps.logger(log)
+    utterances = corpus.read(corpus_path)
+    sources = geometry.sources(geometry_settings, seed)
+    mics = geometry.mic_positions(geometry_settings)
+    max_samples = int(signals["max_seconds"] * geometry_settings["fs"]) if signals["max_seconds"] else None
+    indices = geometry.shard_indices(len(sources.positions), shard, n_shards)
+    log.info(f"shard {shard + 1}/{n_shards}: {len(indices)} sources, condition {condition}")
+    recordings = []
+    for index in tqdm(indices, file=steps.TqdmLog(log), mininterval=5, desc="sources"):
+        utterance = utterance_for(index, len(utterances), seed)
+        speech = utterances[utterance].signal[:max_samples]
+        recordings.append(
+            acoustics.simulate_source(
+                index, sources.positions[index], speech, utterance, mics, condition, geometry_settings,
+                signals["window"], seed,
+            )
+        )
+    rt60 = np.array([r.rt60 for r in recordings])
+    log.info(f"measured T60 (median over the shard's sources): {np.nanmedian(rt60):.3f} s")
+    dataset.write_shard(out, recordings, {"shard": shard, "condition": json.dumps(condition)})
+
+
+def cli():
+    p = steps.parser(__doc__)
+    p.add_argument("--corpus", required=True, help="corpus HDF5 from corpus.py")
+    p.add_argument("--cond", required=True, help="condition name, e.g. SNR_25_T60_0.15")
+    p.add_argument("--shard", type=int, default=0)
+    p.add_argument("--out", required=True)
+    args = p.parse_args()
+    config = steps.load_config(args.config)
+    run(
+        args.corpus, args.out, steps.condition(config, args.cond), config["geometry"], config["signals"],
+        args.shard, config["simulation"]["shards"], config["seed"], args.log,
+    )
+
+
+if "snakemake" in globals():
+    run(snakemake.input.corpus, snakemake.output[0], **snakemake.params, log=snakemake.log[0])
+elif __name__ == "__main__":
+    cli()

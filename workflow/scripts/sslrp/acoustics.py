@@ -1,0 +1,85 @@
+"""Room acoustics of one source: RIRs (pyroomacoustics image method), reverberant speech, sensor noise,
+windows, and the measured reverberation time (SPEC "Signals")."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyroomacoustics as pra
+import scipy.signal
+
+from . import metrics, seeding
+
+
+@dataclass(frozen=True)
+class SourceRecording:
+    """What the dataset stores for one source position."""
+
+    index: int  # grid index of the source
+    position: np.ndarray  # [3]
+    utterance: int  # corpus index
+    windows: np.ndarray  # [n_windows, M, W] float32
+    correlation_time: float  # samples, of the clean utterance
+    rt60: float  # seconds, measured on mic 0's RIR (T20-based)
+
+
+def room_rirs(position, mics, room_dim, fs, t60, max_order=None):
+    """RIRs [M, L] from `position` to each mic in a shoebox room with reverberation time `t60`.
+
+    Absorption and image order come from Sabine's formula (`pra.inverse_sabine`); `max_order` caps the order
+    (a speed knob for quick runs: it shortens the measured decay, which is reported, not hidden).
+    `max_order=0` gives the anechoic direct path.
+    """
+    absorption, order = pra.inverse_sabine(t60, room_dim)
+    if max_order is not None:
+        order = min(order, max_order)
+    room = pra.ShoeBox(room_dim, fs=fs, materials=pra.Material(absorption), max_order=order)
+    room.add_source(list(position))
+    room.add_microphone_array(np.asarray(mics).T)
+    room.compute_rir()
+    rirs = [room.rir[m][0] for m in range(len(mics))]
+    out = np.zeros((len(rirs), max(map(len, rirs))))
+    for m, rir in enumerate(rirs):
+        out[m, : len(rir)] = rir
+    return out
+
+
+def reverberant(speech, rirs):
+    """Speech convolved with each RIR, cut to the utterance's length: [M, len(speech)]."""
+    return scipy.signal.fftconvolve(speech[None, :], rirs, axes=1)[:, : len(speech)]
+
+
+def add_noise(signals, snr_db, rng):
+    """Add independent white Gaussian noise per channel; power set by mic 0's signal and `snr_db`."""
+    noise_power = np.mean(signals[0] ** 2) / 10 ** (snr_db / 10)
+    return signals + rng.normal(scale=np.sqrt(noise_power), size=signals.shape)
+
+
+def windows(signals, window):
+    """Non-overlapping windows of `window` samples over all channels: [n, M, window] (the tail is dropped)."""
+    n = signals.shape[1] // window
+    if n == 0:
+        raise ValueError(f"signal of {signals.shape[1]} samples is shorter than one window ({window})")
+    return signals[:, : n * window].reshape(signals.shape[0], n, window).transpose(1, 0, 2)
+
+
+def measured_rt60(rir, fs):
+    """Reverberation time (s) from the T20 decay of the Schroeder curve (pyroomacoustics), NaN if too short."""
+    try:
+        return float(pra.experimental.measure_rt60(rir, fs=fs, decay_db=20))
+    except (ValueError, IndexError):
+        return float("nan")
+
+
+def simulate_source(index, position, speech, utterance, mics, condition, geometry, window, seed):
+    """Simulate one source: RIRs, reverberant speech, noise at the condition's SNR, windows."""
+    fs = geometry["fs"]
+    rirs = room_rirs(position, mics, geometry["room"], fs, condition["t60"], condition.get("max_order"))
+    signals = add_noise(reverberant(speech, rirs), condition["snr"], seeding.rng(seed, "noise", index))
+    return SourceRecording(
+        index=int(index),
+        position=np.asarray(position, dtype=np.float64),
+        utterance=int(utterance),
+        windows=windows(signals, window).astype(np.float32),
+        correlation_time=float(metrics.correlation_time(speech)),
+        rt60=measured_rt60(rirs[0], fs),
+    )

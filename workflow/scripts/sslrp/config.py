@@ -1,0 +1,99 @@
+"""Workflow configuration: schema validation with defaults, semantic checks, and per-condition settings.
+
+Used by workflow/rules/common.smk (before any job is scheduled) and by the step scripts' command lines,
+so both see exactly the same settings.
+"""
+
+import copy
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+SCHEMA = Path(__file__).resolve().parents[3] / "config" / "schema.yaml"
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the offending key."""
+
+
+def _with_defaults(validator_class):
+    # jsonschema validates but never fills defaults; this is the extension its documentation suggests.
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def fill(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": fill})
+
+
+def key_path(path):
+    """`conditions[0].t60` from a jsonschema error path."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text.lstrip(".") or "(top level)"
+
+
+def validate(config, schema_path=SCHEMA):
+    """Return a validated copy of `config` with defaults filled in; raise ConfigError naming the key."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    config = copy.deepcopy(dict(config))
+    validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
+    # Filling defaults while validating: one pass fills, the second reports on the complete config.
+    list(validator.iter_errors(config))
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        lines = [f"  {key_path(e.absolute_path)}: {e.message}" for e in errors]
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+    _check_semantics(config)
+    return config
+
+
+def _check_semantics(config):
+    names = [condition_name(c) for c in config["conditions"]]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"conditions: duplicate condition(s) {', '.join(duplicates)}")
+    n_mics = config["geometry"]["array"]["n_mics"]
+    pair = config["tdoa"]["pair"]
+    if max(pair) >= n_mics or pair[0] == pair[1]:
+        raise ConfigError(f"tdoa.pair: {pair} must be two different mics in 0..{n_mics - 1}")
+    for model, table in config["pretrained"].items():
+        for cond, path in table.items():
+            if cond not in names:
+                raise ConfigError(f"pretrained.{model}.{cond}: no such condition (known: {', '.join(names)})")
+            if not Path(path).is_file():
+                raise ConfigError(f"pretrained.{model}.{cond}: checkpoint {path!r} does not exist")
+    if config["corpus"]["kind"] in ("wav_dir",) and not config["corpus"]["path"]:
+        raise ConfigError("corpus.path: required for corpus.kind 'wav_dir'")
+
+
+def load(path):
+    """Read a YAML config file and validate it."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: cannot read the configuration ({err})") from err
+    return validate(raw)
+
+
+def condition_name(condition):
+    """`SNR_25_T60_0.15`: the seed page's naming, numbers in their shortest form."""
+    return f"SNR_{condition['snr']:g}_T60_{condition['t60']:g}"
+
+
+def conditions(config):
+    """Condition name -> that condition's complete simulation settings (global defaults resolved).
+
+    Rules pass only this dict to a condition's jobs, so editing one condition re-runs only its jobs.
+    """
+    out = {}
+    for cond in config["conditions"]:
+        settings = {"max_order": config["simulation"]["max_order"], **cond}
+        out[condition_name(cond)] = settings
+    return out

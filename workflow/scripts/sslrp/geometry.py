@@ -1,0 +1,90 @@
+"""Room, microphone array, source grid and the train/val/test split (SPEC "Geometry").
+
+Everything is computed from the `geometry` section of the config and the global seed, so every
+step that needs positions derives the same ones without reading a file.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import seeding
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Sources:
+    """All source positions of the grid and the split each belongs to (indices into `positions`)."""
+
+    positions: np.ndarray  # [N, 3] metres
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+    def split_of(self):
+        """Per-source split name, in grid order."""
+        names = np.empty(len(self.positions), dtype=object)
+        for split in SPLITS:
+            names[getattr(self, split)] = split
+        return names
+
+
+def mic_positions(geometry):
+    """[M, 3] microphone positions of the uniform linear array along x."""
+    arr = geometry["array"]
+    n, d = arr["n_mics"], arr["spacing"]
+    cx, cy = arr["center"]
+    x = cx + (np.arange(n) - (n - 1) / 2) * d
+    return np.stack([x, np.full(n, cy), np.full(n, arr["height"])], axis=1)
+
+
+def grid_xy(geometry):
+    """[nx*ny, 2] grid points, x inset by `margin` from the outer microphones, row-major in x then y."""
+    grid = geometry["grid"]
+    mics = mic_positions(geometry)
+    x = np.linspace(mics[:, 0].min() + grid["margin"], mics[:, 0].max() - grid["margin"], grid["nx"])
+    y = np.linspace(*grid["y"], grid["ny"])
+    xx, yy = np.meshgrid(x, y, indexing="ij")
+    return np.stack([xx.ravel(), yy.ravel()], axis=1)
+
+
+def sources(geometry, seed):
+    """Grid positions with seeded heights, split into the held-out test square and 80/20 train/val."""
+    xy = grid_xy(geometry)
+    lo, hi = geometry["grid"]["height"]
+    z = np.array([seeding.rng(seed, "height", i).uniform(lo, hi) for i in range(len(xy))])
+    positions = np.column_stack([xy, z])
+
+    square = geometry["test_square"]
+    in_test = (
+        (xy[:, 0] > square["x"][0])
+        & (xy[:, 0] < square["x"][1])
+        & (xy[:, 1] > square["y"][0])
+        & (xy[:, 1] < square["y"][1])
+    )
+    rest = np.flatnonzero(~in_test)
+    shuffled = seeding.rng(seed, "split").permutation(rest)
+    n_val = int(round(geometry["val_fraction"] * len(rest)))
+    return Sources(
+        positions=positions,
+        train=np.sort(shuffled[n_val:]),
+        val=np.sort(shuffled[:n_val]),
+        test=np.flatnonzero(in_test),
+    )
+
+
+def shard_indices(n_sources, shard, n_shards):
+    """Source indices of one shard: interleaved, so that every shard gets a similar mix of positions."""
+    if not 0 <= shard < n_shards:
+        raise ValueError(f"shard {shard} is outside 0..{n_shards - 1}")
+    return np.arange(shard, n_sources, n_shards)
+
+
+def direct_path_tdoa(position, mics, pair, fs, sound_speed):
+    """Direct-path delay (samples) of mic pair[1] relative to pair[0] for a source at `position`.
+
+    Positive when the sound reaches pair[1] later than pair[0].
+    """
+    dist = np.linalg.norm(mics[list(pair)] - np.asarray(position)[..., None, :], axis=-1)
+    return (dist[..., 1] - dist[..., 0]) * fs / sound_speed

@@ -1,0 +1,54 @@
+"""Shared plumbing of the step scripts: logging to the rule's log file and the common CLI options."""
+
+import argparse
+import logging
+import sys
+
+from . import config as configuration
+
+
+def logger(log_path=None, name="sslrp"):
+    """A logger writing to the rule's log file (or stderr), one timestamped line per message."""
+    log = logging.getLogger(name)
+    log.handlers.clear()
+    handler = logging.FileHandler(log_path) if log_path else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    return log
+
+
+def parser(description):
+    """An argparse parser with the options every step's command line shares."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--config", default="config/config.yaml", help="workflow config (YAML)")
+    p.add_argument("--log", default=None, help="log file (default: stderr)")
+    return p
+
+
+def load_config(path):
+    """The validated config for a command-line run."""
+    return configuration.load(path)
+
+
+def condition(config, name):
+    """The settings of the condition called `name`, with a clear error for an unknown name."""
+    conditions = configuration.conditions(config)
+    if name not in conditions:
+        raise configuration.ConfigError(f"--cond: unknown condition {name!r}; known: {', '.join(conditions)}")
+    return conditions[name]
+
+
+class TqdmLog:
+    """A file-like target for tqdm that writes progress lines into a logger (rule logs stay readable)."""
+
+    def __init__(self, log):
+        self.log = log
+
+    def write(self, text):
+        text = text.strip("\r\n ")
+        if text:
+            self.log.info(text)
+
+    def flush(self):
+        pass
