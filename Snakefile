@@ -10,6 +10,9 @@ configfile: "config/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/explain.smk"
+include: "workflow/rules/render.smk"
 
 
 rule all:

@@ -10,14 +10,31 @@ config = configuration.validate(config)
 conditions = configuration.conditions(config)
 models = config["models"]
 shards = range(config["simulation"]["shards"])
+extremes = ("min", "max")
 
 
 wildcard_constraints:
     cond="|".join(map(re.escape, conditions)),
     model="|".join(models),
     shard=r"\d+",
+    extreme="min|max",
+
+
+def pretrained_checkpoint(model, cond):
+    """The user's checkpoint for (model, cond) from `pretrained:`, or nothing (train it)."""
+    return config["pretrained"].get(model, {}).get(cond, [])
+
+
+def page_figures():
+    """Every figure and audio file the results page links."""
+    stems = expand("{model}_{cond}_error_{extreme}", model=models, cond=conditions, extreme=extremes)
+    return (
+        expand("results/page/figures/manipulation__{model}_.png", model=models)
+        + [f"results/page/figures/ex_gcc_relevance_{s}.png" for s in stems]
+        + [f"results/page/figures/audio_{kind}_{s}.wav" for s in stems for kind in ("microphone", "relevance")]
+    )
 
 
 def all_outputs():
-    """What `snakemake` builds by default."""
-    return expand("results/data/{cond}.h5", cond=conditions)
+    """What `snakemake` builds by default: the results page and everything on it."""
+    return ["results/page/index.html", "results/tables/manipulation.md"]

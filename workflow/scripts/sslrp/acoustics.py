@@ -65,9 +65,12 @@ def windows(signals, window):
 def measured_rt60(rir, fs):
     """Reverberation time (s) from the T20 decay of the Schroeder curve (pyroomacoustics), NaN if too short."""
     try:
-        return float(pra.experimental.measure_rt60(rir, fs=fs, decay_db=20))
+        with np.errstate(divide="ignore", invalid="ignore"):  # log10 of the silent tail of the decay
+            value = float(pra.experimental.measure_rt60(rir, fs=fs, decay_db=20))
     except (ValueError, IndexError):
         return float("nan")
+    # pyroomacoustics returns 0 when the decay never spans the T20 range (e.g. a silent or one-tap RIR).
+    return value if value > 0 else float("nan")
 
 
 def simulate_source(index, position, speech, utterance, mics, condition, geometry, window, seed):

@@ -10,6 +10,8 @@ Kinds:
 """
 
 import ctypes
+import shutil
+import tempfile
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
@@ -160,7 +162,13 @@ class _Espeak:
     def __init__(self):
         import espeakng_loader
 
-        self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        # espeak-ng keeps synthesis state in C statics (e.g. the pitch-flutter phase) that survive
+        # espeak_Initialize, so a second corpus in the same process would come out different. A private
+        # copy of the library starts from the same state as a fresh process: the corpus depends on the seed only.
+        with tempfile.TemporaryDirectory() as tmp:
+            private = Path(tmp) / Path(espeakng_loader.get_library_path()).name
+            shutil.copy(espeakng_loader.get_library_path(), private)
+            self.lib = ctypes.CDLL(str(private))
         data = espeakng_loader.get_data_path().encode()
         self.fs = self.lib.espeak_Initialize(2, 0, data, 0)  # 2 = AUDIO_OUTPUT_SYNCHRONOUS
         if self.fs <= 0:
@@ -174,9 +182,14 @@ class _Espeak:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
         return 0
 
-    def say(self, text, voice, rate, pitch):
-        """Synthesize `text`; returns int16 samples at `self.fs`."""
+    def say(self, text, voice, rate, pitch, noise_seed=1):
+        """Synthesize `text`; returns int16 samples at `self.fs`.
+
+        espeak-ng seeds its noise generator (breath noise of voices such as en+f2, en-us+f3) from the clock
+        at initialisation: seeding it per utterance makes the output a function of the arguments.
+        """
         with self._lock:
+            self.lib.espeak_ng_SetRandSeed(ctypes.c_long(int(noise_seed)))
             if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
                 raise CorpusError(f"corpus.espeak.voices: espeak-ng has no voice {voice!r}")
             self.lib.espeak_SetParameter(self.RATE, int(rate), 0)
@@ -198,7 +211,7 @@ def _espeak(corpus, fs, seed):
         voice = str(rng.choice(settings["voices"]))
         rate = rng.integers(*settings["rate"], endpoint=True)
         pitch = rng.integers(*settings["pitch"], endpoint=True)
-        raw = engine.say(words, voice, rate, pitch)
+        raw = engine.say(words, voice, rate, pitch, noise_seed=rng.integers(2**31))
         label = f"espeak voice={voice} rate={rate} pitch={pitch}: {words}"
         utterances.append(Utterance(prepare(raw / 32768.0, engine.fs, fs, settings["trim_db"]), label))
     return utterances

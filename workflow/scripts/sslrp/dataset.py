@@ -94,8 +94,10 @@ def _write_split(group, rows, template):
     counts = [int(f["n_windows"][row]) for f, row, _ in rows]
     group["source"] = np.repeat(np.arange(len(rows)), counts)
     group["window"] = np.concatenate([np.arange(n) for n in counts]) if rows else np.zeros(0, np.int64)
+    shape = (sum(counts), *template.shape[1:])
+    # One chunk per window; h5py refuses a chunk larger than the data, so an empty split is contiguous.
     windows = group.create_dataset(
-        "windows", shape=(sum(counts), *template.shape[1:]), dtype="float32", chunks=(1, *template.shape[1:])
+        "windows", shape=shape, dtype="float32", chunks=(1, *shape[1:]) if shape[0] else None
     )
     start = 0
     for (f, _, first), n in zip(rows, counts):
@@ -134,3 +136,25 @@ def read_split(path, split, windows=True):
         except (KeyError, OSError) as err:
             raise DatasetError(f"{path}: group {split!r} is incomplete or corrupt ({err})") from err
     return Split(**arrays)
+
+
+def write_relevance(path, relevance, targets, test, attrs):
+    """Store one model's relevance for every test window (aligned with the test split's windows)."""
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs.update(attrs)
+        f["relevance"] = relevance
+        f["target"] = targets
+        f["source"] = test.source
+        f["window"] = test.window
+
+
+def read_relevance(path, test=None):
+    """Relevance [N_win, M, W] written by `write_relevance`; checked against `test` when given."""
+    with _open(path) as f:
+        try:
+            relevance, source = f["relevance"][:], f["source"][:]
+        except KeyError as err:
+            raise DatasetError(f"{path}: not a relevance file ({err})") from err
+    if test is not None and not np.array_equal(source, test.source):
+        raise DatasetError(f"{path}: its windows do not match the test split; re-run the relevance step")
+    return relevance

@@ -1,0 +1,192 @@
+"""Training loop: learning, resume, failure messages, early stopping, window drawing, prediction.
+
+The data are a learnable toy: per source a pulse train on 4 channels whose inter-channel delay grows
+with the source's x, so x can be read from any contiguous cut of the signal. The model is a tiny CNN of
+our own, so these tests do not depend on sslrp.models.
+"""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from sslrp import training
+
+M, W = 4, 64
+
+
+def pulse_set(n_sources, n_windows, seed):
+    """A WindowSet whose source x in [0, 1] sets the delay (2 x samples) between neighbouring channels."""
+    gen = np.random.default_rng(seed)
+    x = gen.uniform(0, 1, n_sources)
+    positions = np.stack([x, np.full(n_sources, 5.0), np.full(n_sources, 1.2)], axis=1)
+    t = np.arange(n_windows * W)
+    windows = []
+    for xs in x:
+        times = np.arange(W // 4, n_windows * W, W // 2) + gen.uniform(-6, 6, size=2 * n_windows)
+        delays = 2.0 * xs * np.arange(M)
+        shifted = t[None, None] - times[None, :, None] - delays[:, None, None]
+        signal = np.exp(-0.5 * (shifted / 1.5) ** 2).sum(axis=1) + 0.05 * gen.standard_normal((M, len(t)))
+        windows.append(signal.reshape(M, n_windows, W).transpose(1, 0, 2))
+    source = np.repeat(np.arange(n_sources), n_windows)
+    return training.WindowSet(np.concatenate(windows).astype(np.float32), source, positions)
+
+
+def tiny_model(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Conv1d(M, 16, 9, padding=4),
+        nn.ReLU(),
+        nn.AdaptiveMaxPool1d(1),
+        nn.Flatten(),
+        nn.Dropout(0.1),
+        nn.Linear(16, 3),
+    )
+
+
+def settings(**changes):
+    base = dict(
+        lr=1e-2,
+        batch_size=16,
+        max_epochs=6,
+        early_stopping_patience=100,
+        lr_factor=0.5,
+        lr_patience=2,
+        windows_per_source=2,
+        random_offset=True,
+        init_bias_to_mean=True,
+    )
+    return base | changes
+
+
+@pytest.fixture(scope="module")
+def data():
+    return pulse_set(32, 4, seed=1), pulse_set(12, 4, seed=2)
+
+
+def fit(model, data, tmp_path, name="state.pt", **changes):
+    train, val = data
+    return training.fit(
+        model, train, val, settings(**changes), seed=7, state_path=tmp_path / name, log=lambda line: None
+    )
+
+
+def without_seconds(history):
+    return [{k: v for k, v in record.items() if k != "seconds"} for record in history]
+
+
+def test_training_learns_position_far_better_than_mean_predictor(data, tmp_path):
+    train, val = data
+    lines = []
+    model = tiny_model()
+    history = training.fit(
+        model, train, val, settings(max_epochs=8), seed=7, state_path=tmp_path / "s.pt", log=lines.append
+    )
+    mean_predictor = np.mean((val.targets(slice(None)) - train.mean_position()) ** 2)
+    final = np.mean((training.predict(model, val.windows) - val.targets(slice(None))) ** 2)
+    assert len(history) == 8 and len(lines) >= 8
+    assert set(history[0]) == {"epoch", "train_loss", "val_loss", "val_mae", "lr", "seconds"}
+    assert final < 0.1 * mean_predictor
+    assert final == pytest.approx(min(r["val_loss"] for r in history), rel=1e-4)
+
+
+def test_resumed_run_equals_uninterrupted_run(data, tmp_path):
+    straight = tiny_model()
+    history = fit(straight, data, tmp_path, "straight.pt", max_epochs=6, lr_patience=1)
+    interrupted = tiny_model()
+    fit(interrupted, data, tmp_path, "resumed.pt", max_epochs=3, lr_patience=1)
+    resumed = tiny_model()  # a fresh process: the weights come back from the state file only
+    resumed_history = fit(resumed, data, tmp_path, "resumed.pt", max_epochs=6, lr_patience=1)
+    assert without_seconds(resumed_history) == without_seconds(history)
+    assert len({r["lr"] for r in history}) > 1, "the test should cover a learning-rate reduction"
+    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_resume_state_from_other_settings_is_ignored(data, tmp_path):
+    fit(tiny_model(), data, tmp_path, max_epochs=2, lr=1e-3)
+    fresh = tiny_model()
+    history = fit(fresh, data, tmp_path, "fresh.pt", max_epochs=2)
+    restarted = tiny_model()
+    assert without_seconds(fit(restarted, data, tmp_path, max_epochs=2)) == without_seconds(history)
+
+
+def test_nan_input_fails_with_clear_message(data, tmp_path):
+    train, val = data
+    windows = train.windows.copy()
+    windows[train.source == 3, 1, 10] = np.nan  # every window of one source: drawn in every epoch
+    broken = training.WindowSet(windows, train.source, train.positions)
+    with pytest.raises(FloatingPointError, match=r"epoch 1, batch \d+: check the input windows for NaN/inf"):
+        fit(tiny_model(), (broken, val), tmp_path)
+
+
+def test_early_stopping_restores_best_weights(data, tmp_path):
+    train, val = data
+    # Validation targets below all training targets, outputs starting near 0: training only moves the
+    # outputs up, away from them, so the first epoch stays the best and later ones use up the patience.
+    far = training.WindowSet(val.windows, val.source, val.positions - 10.0)
+    model = tiny_model()
+    history = fit(
+        model, (train, far), tmp_path, max_epochs=50, early_stopping_patience=3, init_bias_to_mean=False
+    )
+    assert len(history) == 4
+    assert history[0]["val_loss"] < min(r["val_loss"] for r in history[1:])
+    restored = np.mean((training.predict(model, far.windows) - far.targets(slice(None))) ** 2)
+    assert restored == pytest.approx(history[0]["val_loss"], rel=1e-5)
+
+
+def test_random_offset_draws_contiguous_segments_of_the_source_signal():
+    n_sources, n_windows = 3, 5
+    signal = np.arange(n_sources * M * n_windows * W, dtype=np.float32).reshape(n_sources, M, n_windows * W)
+    # Rows interleave the sources (window k of every source, then window k + 1), time order kept per source.
+    windows = signal.reshape(n_sources, M, n_windows, W).transpose(2, 0, 1, 3).reshape(-1, M, W)
+    source = np.tile(np.arange(n_sources), n_windows)
+    rows_by_source = training.WindowSet(windows, source, np.zeros((n_sources, 3))).rows_by_source()
+    draws = training.draw_windows(rows_by_source, W, 40, True, np.random.default_rng(3))
+    cut = training.cut_windows(windows, draws)
+    starts = set()
+    for window, row in zip(cut, draws[:, 0], strict=True):
+        s = source[row]
+        start = int(window[0, 0] - signal[s, 0, 0])
+        assert np.array_equal(window, signal[s, :, start : start + W])
+        starts.add(start)
+    assert len(draws) == 40 * n_sources
+    assert any(start % W for start in starts) and max(starts) > W
+
+
+def test_without_random_offset_whole_stored_windows_are_drawn(data):
+    train, _ = data
+    draws = training.draw_windows(train.rows_by_source(), W, 3, False, np.random.default_rng(0))
+    assert not draws[:, 2].any()
+    assert np.array_equal(training.cut_windows(train.windows, draws), train.windows[draws[:, 0]])
+    assert np.array_equal(np.bincount(train.source[draws[:, 0]]), np.full(len(train.positions), 3))
+
+
+def test_predict_matches_model_in_eval_mode(data):
+    _, val = data
+    model = tiny_model()
+    predicted = training.predict(model, val.windows, batch_size=7)
+    with torch.no_grad():
+        expected = model.eval()(torch.from_numpy(val.windows)).numpy()
+    assert predicted.shape == (len(val.windows), 3)
+    np.testing.assert_allclose(predicted, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_bias_init_starts_at_mean_training_position(data, tmp_path):
+    train, val = data
+    model = tiny_model()
+    fit(model, data, tmp_path, max_epochs=1, lr=0.0)
+    np.testing.assert_allclose(model[-1].bias.detach().numpy(), train.mean_position(), rtol=1e-6)
+
+
+def test_missing_setting_is_named(data, tmp_path):
+    train, val = data
+    incomplete = {k: v for k, v in settings().items() if k != "lr_patience"}
+    with pytest.raises(KeyError, match="lr_patience"):
+        training.fit(tiny_model(), train, val, incomplete, seed=0, state_path=tmp_path / "s.pt")
+
+
+def test_pick_device_falls_back_to_cpu_without_cuda():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert training.pick_device().type == expected
+    assert training.pick_device("cpu").type == "cpu"

@@ -1,0 +1,135 @@
+rule relevance:
+    input:
+        data="results/data/{cond}.h5",
+        checkpoint="results/models/{model}/{cond}.pth",
+    output:
+        "results/relevance/{model}/{cond}.h5",
+    params:
+        model_name=lambda wc: wc.model,
+        window=config["signals"]["window"],
+        n_mics=config["geometry"]["array"]["n_mics"],
+        target=config["explain"]["target"],
+        gate=config["explain"]["gate"],
+        batch_size=config["explain"]["batch_size"],
+        device=config["training"]["device"],
+    log:
+        "logs/relevance/{model}/{cond}.log",
+    benchmark:
+        "benchmarks/relevance/{model}/{cond}.tsv"
+    resources:
+        gpu=1,
+        mem_mb=8000,
+    threads: 2
+    conda:
+        "../../envs/explain.yaml"
+    script:
+        "../scripts/relevance.py"
+
+
+rule select_sources:
+    input:
+        "results/evaluation/{model}/{cond}/sources.csv",
+    output:
+        "results/selection/{model}/{cond}.json",
+    log:
+        "logs/select/{model}/{cond}.log",
+    threads: 1
+    conda:
+        "../../envs/explain.yaml"
+    script:
+        "../scripts/select_sources.py"
+
+
+rule manipulation:
+    input:
+        data="results/data/{cond}.h5",
+        checkpoint="results/models/{model}/{cond}.pth",
+        relevance="results/relevance/{model}/{cond}.h5",
+    output:
+        "results/manipulation/{model}/{cond}.json",
+    params:
+        model_name=lambda wc: wc.model,
+        cond=lambda wc: wc.cond,
+        window=config["signals"]["window"],
+        n_mics=config["geometry"]["array"]["n_mics"],
+        percents=config["manipulation"]["percents"],
+        orderings=config["manipulation"]["orderings"],
+        batch_size=config["explain"]["batch_size"],
+        seed=config["seed"],
+        device=config["training"]["device"],
+    log:
+        "logs/manipulation/{model}/{cond}.log",
+    benchmark:
+        "benchmarks/manipulation/{model}/{cond}.tsv"
+    threads: 2
+    conda:
+        "../../envs/explain.yaml"
+    script:
+        "../scripts/manipulation.py"
+
+
+rule manipulation_table:
+    input:
+        expand("results/manipulation/{model}/{cond}.json", model=models, cond=conditions),
+    output:
+        md="results/tables/manipulation.md",
+        csv=report(
+            "results/tables/manipulation.csv",
+            caption="../report/manipulation_table.rst",
+            category="Tables",
+            labels={"table": "manipulation"},
+        ),
+    params:
+        kind="manipulation",
+        digits=3,
+    log:
+        "logs/tables/manipulation.log",
+    threads: 1
+    conda:
+        "../../envs/render.yaml"
+    script:
+        "../scripts/table.py"
+
+
+rule tdoa:
+    input:
+        data="results/data/{cond}.h5",
+        relevance=expand("results/relevance/{model}/{{cond}}.h5", model=models),
+    output:
+        "results/tdoa/{cond}.json",
+    params:
+        cond=lambda wc: wc.cond,
+        model_names=models,
+        pair=config["tdoa"]["pair"],
+        max_lag=config["tdoa"]["max_lag"],
+        sound_speed=config["geometry"]["sound_speed"],
+    log:
+        "logs/tdoa/{cond}.log",
+    threads: 1
+    conda:
+        "../../envs/explain.yaml"
+    script:
+        "../scripts/tdoa.py"
+
+
+rule tdoa_table:
+    input:
+        expand("results/tdoa/{cond}.json", cond=conditions),
+    output:
+        md="results/tables/tdoa.md",
+        csv=report(
+            "results/tables/tdoa.csv",
+            caption="../report/tdoa.rst",
+            category="Tables",
+            labels={"table": "TDoA"},
+        ),
+    params:
+        kind="tdoa",
+        digits=2,
+    log:
+        "logs/tables/tdoa.log",
+    threads: 1
+    conda:
+        "../../envs/render.yaml"
+    script:
+        "../scripts/table.py"

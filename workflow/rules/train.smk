@@ -1,0 +1,96 @@
+rule train:
+    input:
+        data="results/data/{cond}.h5",
+        pretrained=lambda wc: pretrained_checkpoint(wc.model, wc.cond),
+    output:
+        checkpoint="results/models/{model}/{cond}.pth",
+        history=report(
+            "results/models/{model}/{cond}.csv",
+            caption="../report/training.rst",
+            category="Training",
+            subcategory="{model}",
+            labels={"model": "{model}", "condition": "{cond}", "file": "history"},
+        ),
+        curve=report(
+            "results/models/{model}/{cond}.png",
+            caption="../report/training.rst",
+            category="Training",
+            subcategory="{model}",
+            labels={"model": "{model}", "condition": "{cond}", "file": "loss curve"},
+        ),
+    params:
+        model_name=lambda wc: wc.model,
+        window=config["signals"]["window"],
+        n_mics=config["geometry"]["array"]["n_mics"],
+        settings=lambda wc: config["training"][wc.model],
+        seed=config["seed"],
+        device=config["training"]["device"],
+    log:
+        "logs/train/{model}/{cond}.log",
+    benchmark:
+        "benchmarks/train/{model}/{cond}.tsv"
+    resources:
+        gpu=1,
+        mem_mb=8000,
+    threads: 2
+    conda:
+        "../../envs/train.yaml"
+    script:
+        "../scripts/train.py"
+
+
+rule evaluate:
+    input:
+        data="results/data/{cond}.h5",
+        checkpoint="results/models/{model}/{cond}.pth",
+    output:
+        windows="results/evaluation/{model}/{cond}/windows.csv",
+        sources="results/evaluation/{model}/{cond}/sources.csv",
+        summary="results/evaluation/{model}/{cond}/summary.json",
+        positions=report(
+            "results/evaluation/{model}/{cond}/positions.png",
+            caption="../report/positions.rst",
+            category="Localization",
+            subcategory="{model}",
+            labels={"model": "{model}", "condition": "{cond}"},
+        ),
+    params:
+        model_name=lambda wc: wc.model,
+        cond=lambda wc: wc.cond,
+        window=config["signals"]["window"],
+        n_mics=config["geometry"]["array"]["n_mics"],
+        device=config["training"]["device"],
+    log:
+        "logs/evaluate/{model}/{cond}.log",
+    benchmark:
+        "benchmarks/evaluate/{model}/{cond}.tsv"
+    threads: 1
+    conda:
+        "../../envs/train.yaml"
+    script:
+        "../scripts/evaluate.py"
+
+
+rule localization_table:
+    input:
+        expand(
+            "results/evaluation/{model}/{cond}/summary.json", model=models, cond=conditions
+        ),
+    output:
+        md="results/tables/localization.md",
+        csv=report(
+            "results/tables/localization.csv",
+            caption="../report/localization.rst",
+            category="Tables",
+            labels={"table": "localization"},
+        ),
+    params:
+        kind="localization",
+        digits=3,
+    log:
+        "logs/tables/localization.log",
+    threads: 1
+    conda:
+        "../../envs/render.yaml"
+    script:
+        "../scripts/table.py"

@@ -1,0 +1,95 @@
+"""Benchmark the input-manipulation step: reference loop vs. batched implementation vs. model alone.
+
+All three run on the same random windows and relevance with an untrained LocCNN (eval mode): the
+plain reference (per P and ordering: sort, then zero sample by sample), `metrics.manipulation_curve`,
+and the model's forward passes alone (one per P and ordering, i.e. the floor for the whole step).
+Prints milliseconds per window for each (plus the batched step with a free model: its own cost),
+the ratios, and whether both implementations agree.
+"""
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from sslrp import metrics, models
+
+
+def predictor(model):
+    """A numpy -> numpy forward pass without gradients: float32 [B, M, W] -> [B, 3]."""
+    def predict(batch):
+        with torch.no_grad():
+            return model(torch.from_numpy(batch)).numpy()
+    return predict
+
+
+def forward_only(predict, windows, batch_size, n_passes):
+    """The forward passes the manipulation step cannot avoid: `n_passes` over every window."""
+    for _ in range(n_passes):
+        for lo in range(0, len(windows), batch_size):
+            predict(windows[lo:lo + batch_size])
+
+
+def timed(fn, *args, **kwargs):
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
+def no_model(batch):
+    """A free 'model', to time what the batched step costs besides the forward passes."""
+    return np.zeros((len(batch), 3), np.float32)
+
+
+def run(n_windows=24, window=5120, batch_size=16, seed=0, threads=2, repeats=2):
+    """Time the three ways on `n_windows` random windows; return ms per window and the agreement."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    gen = np.random.default_rng(seed)
+    windows = gen.normal(size=(n_windows, 16, window)).astype(np.float32)
+    relevance = gen.normal(size=windows.shape).astype(np.float32)
+    true = gen.normal(size=(n_windows, 3))
+    predict = predictor(models.build("loc_cnn", window).eval())
+    predict(windows[:batch_size])  # warm-up
+
+    common = dict(batch_size=batch_size)
+    ref, t_ref = timed(metrics.manipulation_curve_reference, predict, windows, true, relevance,
+                       np.random.default_rng(seed), **common)
+    n_passes = len(metrics.ORDERINGS) * len(metrics.PERCENTS)
+    t_fast = t_model = float("inf")
+    for _ in range(repeats):  # alternate, so that background load hits both alike
+        fast, t = timed(metrics.manipulation_curve, predict, windows, true, relevance,
+                        np.random.default_rng(seed), **common)
+        t_fast = min(t_fast, t)
+        t_model = min(t_model, timed(forward_only, predict, windows, batch_size, n_passes)[1])
+    _, t_rest = timed(metrics.manipulation_curve, no_model, windows, true, relevance,
+                      np.random.default_rng(seed), **common)
+
+    same = all(np.allclose(fast["mae"][o], ref["mae"][o], rtol=1e-12, atol=0)
+               for o in metrics.ORDERINGS)
+    per_window = {name: 1000 * t / n_windows
+                  for name, t in (("reference", t_ref), ("batched", t_fast), ("forward", t_model),
+                                   ("no model", t_rest))}
+    print(f"{n_windows} windows of 16 x {window}, batch {batch_size}, {threads} threads, "
+          f"{n_passes} forward passes per window, best of {repeats} (reference: 1 run)")
+    for name, ms in per_window.items():
+        print(f"  {name:<10} {ms:8.1f} ms/window")
+    print(f"  batched / forward   = {t_fast / t_model:.3f} (goal <= 1.25)")
+    print(f"  reference / batched = {t_ref / t_fast:.2f}")
+    print(f"  same MAE tables (rtol 1e-12): {same}")
+    return per_window, same
+
+
+def cli():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--n-windows", type=int, default=24)
+    p.add_argument("--window", type=int, default=5120)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=2)
+    run(**vars(p.parse_args()))
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,78 @@
+"""Evaluate one trained model on its condition's test set: per-window predictions, per-source errors,
+a summary (MAE overall and per coordinate, next to the mean-training-position baseline) and a figure."""
+
+import csv
+
+import numpy as np
+import torch
+
+from sslrp import dataset, metrics, models, plots, steps, training
+from sslrp.io import atomic_path, write_json
+
+
+def write_csv(path, header, rows):
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def summary(pred, true, baseline_position):
+    """MAE (overall, per coordinate) of the model and of always predicting `baseline_position`."""
+    baseline = np.broadcast_to(baseline_position, true.shape)
+    return {
+        "n_windows": len(true),
+        "mae": metrics.mae(pred, true),
+        "mae_xyz": metrics.mae_per_coordinate(pred, true).tolist(),
+        "baseline_mae": metrics.mae(baseline, true),
+        "baseline_mae_xyz": metrics.mae_per_coordinate(baseline, true).tolist(),
+    }
+
+
+def run(data, checkpoint, windows_csv, sources_csv, summary_json, positions_png, model_name, cond,
+        window, n_mics, device, threads, log=None):
+    log = steps.logger(log)
+    torch.set_num_threads(threads)
+    model = models.load(model_name, checkpoint, window, n_mics)
+    test = dataset.read_split(data, "test")
+    train = dataset.read_split(data, "train", windows=False)
+    pred = training.predict(model, test.windows, device=training.pick_device(device))
+    true = test.position[test.source]
+
+    write_csv(windows_csv, ["source", "source_index", "window", "x", "y", "z", "x_pred", "y_pred", "z_pred"],
+              [[s, test.source_index[s], w, *t, *p] for s, w, t, p in zip(test.source, test.window, true, pred)])
+    errors = metrics.per_source_errors(pred, true, test.source)
+    write_csv(sources_csv, ["source", "source_index", "x", "y", "z", "n_windows", "euclidean", "absolute"],
+              [[s, test.source_index[s], *test.position[s], n, e, a] for s, n, e, a in
+               zip(errors["source"], errors["n_windows"], errors["euclidean"], errors["absolute"])])
+    result = {"model": model_name, "condition": cond,
+              **summary(pred, true, train.position.mean(axis=0))}
+    write_json(summary_json, result)
+    log.info(f"test MAE {result['mae']:.3f} m (x/y/z {np.round(result['mae_xyz'], 3).tolist()}), "
+             f"baseline {result['baseline_mae']:.3f} m")
+    per_source = np.array([pred[test.source == s].mean(axis=0) for s in range(len(test.position))])
+    figure = plots.positions_figure(test.position, per_source, f"{model_name} {cond}",
+                                    array=np.array(dataset.read_attrs(data)["mics"]))
+    plots.save_figure(figure, positions_png)
+
+
+def cli():
+    p = steps.parser(__doc__)
+    p.add_argument("--model", required=True, choices=models.MODEL_NAMES)
+    p.add_argument("--cond", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--outdir", required=True, help="folder for windows.csv, sources.csv, summary.json, positions.png")
+    args = p.parse_args()
+    config = steps.load_config(args.config)
+    out = args.outdir
+    run(args.data, args.checkpoint, f"{out}/windows.csv", f"{out}/sources.csv", f"{out}/summary.json",
+        f"{out}/positions.png", args.model, args.cond, config["signals"]["window"],
+        config["geometry"]["array"]["n_mics"], config["training"]["device"], 2, args.log)
+
+
+if "snakemake" in globals():
+    run(snakemake.input.data, snakemake.input.checkpoint, *snakemake.output, **snakemake.params, threads=snakemake.threads,
+        log=snakemake.log[0])
+elif __name__ == "__main__":
+    cli()

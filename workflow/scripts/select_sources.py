@@ -1,0 +1,43 @@
+"""Pick the best and the worst localized test source of one model (smallest / largest mean Euclidean
+error over the source's windows)."""
+
+import csv
+
+import numpy as np
+
+from sslrp import metrics, steps
+from sslrp.io import write_json
+
+
+def run(sources_csv, out, log=None):
+    log = steps.logger(log)
+    with open(sources_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    errors = np.array([float(r["euclidean"]) for r in rows])
+    picks = {}
+    for extreme, index in zip(("min", "max"), metrics.best_worst(errors)):
+        row = rows[index]
+        picks[extreme] = {
+            "source": int(row["source"]),  # row in the test split's per-source arrays
+            "source_index": int(row["source_index"]),  # grid index
+            "position": [float(row[k]) for k in "xyz"],
+            "euclidean_error": float(row["euclidean"]),
+            "absolute_error": float(row["absolute"]),
+        }
+        log.info(f"error_{extreme}: source {row['source']} at {picks[extreme]['position']}, "
+                 f"mean Euclidean error {float(row['euclidean']):.3f} m")
+    write_json(out, {"criterion": "mean Euclidean error over the source's windows", **picks})
+
+
+def cli():
+    p = steps.parser(__doc__)
+    p.add_argument("--sources", required=True, help="sources.csv from evaluate.py")
+    p.add_argument("--out", required=True)
+    args = p.parse_args()
+    run(args.sources, args.out, args.log)
+
+
+if "snakemake" in globals():
+    run(snakemake.input[0], snakemake.output[0], log=snakemake.log[0])
+elif __name__ == "__main__":
+    cli()

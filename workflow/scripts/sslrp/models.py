@@ -1,0 +1,188 @@
+"""The two end-to-end localization CNNs of the paper: raw multichannel audio [B, mics, W] -> (x, y, z) [B, 3].
+
+Module names (and hence state-dict keys) follow the authors' published code, so their checkpoints load with
+`load_state_dict(..., strict=True)`. Only the lengths that depend on the window W (LocCNN's flatten size,
+SampleCNN's squeeze-and-excitation and final average-pool lengths) are derived from W instead of hard-coded
+for W = 5120.
+
+Two operations of SampleCNN are plain methods rather than inline operators, so that the LRP canonizers in
+`sslrp.lrp` can swap them without touching parameters: `ReSE.merge` (the residual add) and `SEBlock.excite`
+(the gate product x * gate).
+"""
+
+import torch
+from torch import nn
+
+
+def _pooled(length, *kernels):
+    """Length after a chain of MaxPool1d layers (stride = kernel, no padding: floor division)."""
+    for kernel in kernels:
+        length //= kernel
+    return length
+
+
+class LocCNN(nn.Module):
+    """Vera-Diaz et al. (2018) end-to-end localization CNN, as used by the paper ("LocCNN")."""
+
+    def __init__(self, window=5120, n_mics=16):
+        super().__init__()
+        flat_length = _pooled(window, 7, 5, 5)
+        if flat_length < 1:
+            raise ValueError(f"LocCNN needs a window of at least 175 samples, got {window}")
+        self.conv1 = nn.Conv1d(n_mics, 96, kernel_size=7, padding="same")
+        self.conv2 = nn.Conv1d(96, 96, kernel_size=7, padding="same")
+        self.conv3 = nn.Conv1d(96, 128, kernel_size=5, padding="same")
+        self.conv4 = nn.Conv1d(128, 128, kernel_size=5, padding="same")
+        self.conv5 = nn.Conv1d(128, 128, kernel_size=3, padding="same")
+        self.pool1 = nn.MaxPool1d(7)
+        self.pool2 = nn.MaxPool1d(5)
+        self.pool3 = nn.MaxPool1d(5)
+        self.fc1 = nn.Linear(128 * flat_length, 500)
+        self.fc2 = nn.Linear(500, 3)
+        # Dropout1d on a 2-D [B, 500] input drops whole rows (samples), exactly as in the published model.
+        self.dr1 = nn.Dropout1d(0.5)
+        for i in range(1, 7):
+            setattr(self, f"activation{i}", nn.ReLU())
+
+    def forward(self, x):
+        x = self.pool1(self.activation1(self.conv1(x)))
+        x = self.activation2(self.conv2(x))
+        x = self.pool2(self.activation3(self.conv3(x)))
+        x = self.pool3(self.activation4(self.conv4(x)))
+        x = self.activation5(self.conv5(x))
+        x = self.dr1(self.activation6(self.fc1(x.flatten(1))))
+        return self.fc2(x)
+
+
+class BasicBlock(nn.Module):
+    """Conv1d (k3, same) -> BatchNorm1d -> ReLU. Registered in forward order so that zennit's
+    `SequentialMergeBatchNorm` finds the conv -> bn pair."""
+
+    def __init__(self, in_channels, out_channels, kernel_size=3):
+        super().__init__()
+        self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, padding="same")
+        self.bn = nn.BatchNorm1d(out_channels)
+        self.activation = nn.ReLU()
+
+    def forward(self, x):
+        return self.activation(self.bn(self.conv(x)))
+
+
+class SEBlock(nn.Module):
+    """Squeeze-and-excitation over a fixed length: average over time -> dense1 + ReLU -> dense2 + Sigmoid
+    -> per-channel gate that multiplies the input."""
+
+    def __init__(self, channels, length):
+        super().__init__()
+        self.globalAvgPooling = nn.AvgPool1d(length)
+        self.dense1 = nn.Linear(channels, channels)
+        self.activation1 = nn.ReLU()
+        self.dense2 = nn.Linear(channels, channels)
+        self.activation2 = nn.Sigmoid()
+
+    def forward(self, x):
+        squeezed = self.globalAvgPooling(x).squeeze(-1)
+        gate = self.activation2(self.dense2(self.activation1(self.dense1(squeezed))))
+        return self.excite(x, gate.unsqueeze(-1))
+
+    def excite(self, x, gate):
+        """The gate product; an LRP canonizer overrides it to route relevance to one factor only."""
+        return x * gate
+
+
+class ReSE(nn.Module):
+    """Residual squeeze-and-excitation block ("ReSE-2"): BasicBlock -> Dropout1d -> conv1 -> bn1, then
+    ReLU(x + SE(x)) and MaxPool 3. `length` is the time length inside the block (what the SE averages)."""
+
+    def __init__(self, in_channels, channels, length, dropout=0.2):
+        super().__init__()
+        self.BasicBlock = BasicBlock(in_channels, channels)
+        self.dropout = nn.Dropout1d(dropout)
+        self.conv1 = nn.Conv1d(channels, channels, kernel_size=3, padding="same")
+        self.bn1 = nn.BatchNorm1d(channels)
+        self.SEBlock = SEBlock(channels, length)
+        self.activation = nn.ReLU()
+        self.pool1 = nn.MaxPool1d(3)
+
+    def forward(self, x):
+        x = self.bn1(self.conv1(self.dropout(self.BasicBlock(x))))
+        return self.pool1(self.activation(self.merge(x, self.SEBlock(x))))
+
+    def merge(self, x, excited):
+        """The residual add; an LRP canonizer overrides it with a zennit `Sum` module."""
+        return x + excited
+
+
+class SampleCNN(nn.Module):
+    """SampleCNN with ReSE-2 blocks (Kim et al. 2018) adapted to localization, as used by the paper."""
+
+    def __init__(self, window=5120, n_mics=16):
+        super().__init__()
+        lengths = [_pooled(window, *[3] * k) for k in range(1, 7)]  # after pool1, ReSE1, ..., ReSE5
+        if lengths[-1] < 1:
+            raise ValueError(f"SampleCNN needs a window of at least 729 samples, got {window}")
+        self.BasicBlock1 = BasicBlock(n_mics, 64)
+        self.pool1 = nn.MaxPool1d(3)
+        for i in range(5):
+            setattr(self, f"ReSE{i + 1}", ReSE(64 if i == 0 else 128, 128, lengths[i]))
+        self.Avgpool1 = nn.AvgPool1d(lengths[-1])
+        self.dense1 = nn.Linear(128, 256)
+        self.bn1 = nn.BatchNorm1d(256)
+        self.activation1 = nn.ReLU()
+        # Dropout1d on a 2-D [B, 256] input drops whole rows (samples), exactly as in the published model.
+        self.dr1 = nn.Dropout1d(0.5)
+        self.output_dense = nn.Linear(256, 3)
+
+    def forward(self, x):
+        x = self.pool1(self.BasicBlock1(x))
+        for i in range(1, 6):
+            x = getattr(self, f"ReSE{i}")(x)
+        x = self.Avgpool1(x).squeeze(-1)
+        x = self.dr1(self.activation1(self.bn1(self.dense1(x))))
+        return self.output_dense(x)
+
+
+ARCHITECTURES = {"loc_cnn": LocCNN, "sample_cnn": SampleCNN}
+MODEL_NAMES = tuple(ARCHITECTURES)
+
+
+def architecture(name):
+    """The model class for a workflow model name ("loc_cnn" or "sample_cnn")."""
+    if name not in ARCHITECTURES:
+        raise ValueError(f"unknown model {name!r}; valid names: {', '.join(MODEL_NAMES)}")
+    return ARCHITECTURES[name]
+
+
+def build(name, window, n_mics=16):
+    """A fresh model by workflow name for windows of `window` samples."""
+    return architecture(name)(window=window, n_mics=n_mics)
+
+
+def output_layer(model):
+    """The model's final Linear layer (the one that emits x, y, z)."""
+    return model.fc2 if isinstance(model, LocCNN) else model.output_dense
+
+
+@torch.no_grad()
+def init_output_bias(model, mean_position):
+    """Start the output at the mean training position (x, y, z): with little data the network then only has to
+    learn offsets from a sensible prior instead of the room's absolute coordinates."""
+    bias = output_layer(model).bias
+    bias.copy_(torch.as_tensor(mean_position, dtype=bias.dtype))
+    return model
+
+
+def load(name, checkpoint, window, n_mics=16):
+    """A model built by name with a checkpoint's weights (strict: names and shapes must match), in eval mode.
+
+    Raises RuntimeError naming the file when it cannot be read or does not fit the architecture.
+    """
+    model = build(name, window, n_mics)
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        model.load_state_dict(state, strict=True)
+    except (OSError, RuntimeError, KeyError) as err:
+        raise RuntimeError(
+            f"{checkpoint}: not a {name} checkpoint for {window}-sample windows ({err})"
+        ) from err
+    return model.eval()

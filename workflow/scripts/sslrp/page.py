@@ -1,0 +1,208 @@
+"""The results page (results/page/index.md + index.html): the seed page's structure, plus the tables.
+
+The page is described once as a list of blocks (`page_blocks`); `build_markdown` and `build_html`
+render the same blocks, so the two files always link the same figures and audio in the same order.
+Order follows the seed page: manipulation figures (LocCNN, SampleCNN), then per condition SampleCNN
+before LocCNN, each with the best then the worst localized source. After the seed's sections come
+those it lacks: localization MAE, TDoA, measured T60 and the configuration used.
+
+Audio is tagged type="audio/wav": the seed tags its relevance WAVs "audio/mpeg", a wrong MIME type.
+Chromium sniffs the content and plays them anyway, but a browser may choose (or refuse) a source
+by its declared type, so the page declares the true one.
+"""
+
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import io
+from .plots import condition_label
+
+TITLE = ("Interpreting end-to-end deep learning models for speech source localization using "
+         "layer-wise relevance propagation")
+MODEL_LABELS = {"loc_cnn": "LocCNN", "sample_cnn": "SampleCNN"}
+MANIPULATION_ORDER = ("loc_cnn", "sample_cnn")  # the seed's order of the manipulation figures
+INSPECTION_ORDER = ("sample_cnn", "loc_cnn")  # the seed's order within each condition
+EXTREMES = (("min", "Best performing"), ("max", "Worst performing"))
+INTRO = ("In the following, for each environmental condition considered we will report feature results "
+         "related to the best and worst performing sources for both LocCNN and SampleCNN")
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """Everything the page shows besides the files it links.
+
+    conditions: condition names ("SNR_25_T60_0.15", ...) in config order, one section each.
+    models: model keys from the config (a subset of MODEL_LABELS); the page orders them as the seed.
+    localization_table, tdoa_table: markdown pipe tables ("| a | b |\\n|---|---|\\n| 1 | 2 |").
+    t60_rows: (condition name, target T60 [s], measured T60 [s]) per condition.
+    config_yaml: the configuration the results were made with, as YAML text.
+    title: the page title (default: the paper's).
+    """
+
+    conditions: list
+    models: list
+    localization_table: str
+    tdoa_table: str
+    t60_rows: list
+    config_yaml: str
+    title: str = TITLE
+
+    def __post_init__(self):
+        unknown = set(self.models) - set(MODEL_LABELS)
+        if unknown:
+            raise ValueError(f"unknown models {sorted(unknown)}; known: {sorted(MODEL_LABELS)}")
+
+
+# Blocks: (kind, *payload). Kinds: heading (level, text, bullet), text (text), image (src),
+# audio (caption, src), table (markdown), code (language, text).
+
+def page_blocks(spec):
+    """The page as an ordered list of blocks (see the comment above for the kinds)."""
+    blocks = [("heading", 2, "Manipulation of relevant input features", False)]
+    for model in _ordered(spec.models, MANIPULATION_ORDER):
+        blocks += [("heading", 3, MODEL_LABELS[model], True),
+                   ("image", f"figures/manipulation__{model}_.png")]
+    blocks += [("heading", 2, "Feature Inspection", False), ("text", INTRO)]
+    for condition in spec.conditions:
+        blocks += _condition_blocks(condition, _ordered(spec.models, INSPECTION_ORDER))
+    return blocks + _table_blocks(spec)
+
+
+def _ordered(models, order):
+    """`models` in the seed's `order`."""
+    return [m for m in order if m in models]
+
+
+def _condition_blocks(condition, models):
+    """One condition: per model the best and worst source, each a figure and two audio files."""
+    blocks = [("heading", 2, condition_label(condition, sep=" "), False)]
+    for model in models:
+        blocks.append(("heading", 4, MODEL_LABELS[model], False))
+        for extreme, label in EXTREMES:
+            stem = f"{model}_{condition}_error_{extreme}"
+            blocks += [
+                ("heading", 4, label, True),
+                ("image", f"figures/ex_gcc_relevance_{stem}.png"),
+                ("audio", "Microphone audio signal", f"figures/audio_microphone_{stem}.wav"),
+                ("audio", "Relevance audio signal", f"figures/audio_relevance_{stem}.wav"),
+            ]
+    return blocks
+
+
+def _table_blocks(spec):
+    """The sections the seed lacks: result tables, measured reverberation and the configuration."""
+    t60 = ["| Condition | Target T60 [s] | Measured T60 [s] |", "|---|---|---|"]
+    t60 += [f"| {condition_label(c)} | {target:g} | {measured:.3f} |"
+            for c, target, measured in spec.t60_rows]
+    return [
+        ("heading", 2, "Localization error", False), ("table", spec.localization_table),
+        ("heading", 2, "Time difference of arrival (TDoA)", False), ("table", spec.tdoa_table),
+        ("heading", 2, "Measured reverberation time", False), ("table", "\n".join(t60)),
+        ("heading", 2, "Configuration", False), ("code", "yaml", spec.config_yaml),
+    ]
+
+
+def build_markdown(spec):
+    """index.md: a front-matter title block, then the blocks as markdown."""
+    parts = [f"---\ntitle: {spec.title}\n---"] + [_markdown_block(b) for b in page_blocks(spec)]
+    return "\n\n".join(parts) + "\n"
+
+
+def _markdown_block(block):
+    """One block as markdown (audio as the seed's inline HTML element)."""
+    kind, *payload = block
+    if kind == "heading":
+        level, text, bullet = payload
+        return ("* " if bullet else "") + "#" * level + " " + text
+    if kind == "image":
+        return f"![Image]({payload[0]})"
+    if kind == "audio":
+        caption, src = payload
+        return f"{caption}\n{_audio_html(src)}"
+    if kind == "code":
+        language, text = payload
+        return f"```{language}\n{text.rstrip()}\n```"
+    return payload[0].strip()  # text, table
+
+
+def _audio_html(src):
+    """An audio player for a WAV file (correct MIME type; metadata preloaded so duration shows)."""
+    return (f'<audio controls preload="metadata">\n<source src="{html.escape(src)}" type="audio/wav">\n'
+            "Your browser does not support the audio element.\n</audio>")
+
+
+STYLE = """body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; }
+img { max-width: 100%; }
+table { border-collapse: collapse; } th, td { border: 1px solid #999; padding: 0.2em 0.6em; }
+pre { background: #f4f4f4; padding: 1em; overflow-x: auto; }"""
+
+
+def build_html(spec):
+    """index.html: a standalone page (inline style, no scripts, relative links) readable offline."""
+    body = "\n".join(_html_block(b) for b in page_blocks(spec))
+    title = html.escape(spec.title)
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
+            f"<style>\n{STYLE}\n</style>\n</head>\n<body>\n<h1>{title}</h1>\n{body}\n</body>\n</html>\n")
+
+
+def _html_block(block):
+    """One block as HTML."""
+    kind, *payload = block
+    if kind == "heading":
+        level, text, _bullet = payload
+        return f"<h{level}>{html.escape(text)}</h{level}>"
+    if kind == "image":
+        src = payload[0]
+        return f'<p><img src="{html.escape(src)}" alt="{html.escape(Path(src).stem)}"></p>'
+    if kind == "audio":
+        caption, src = payload
+        return f"<p>{html.escape(caption)}</p>\n{_audio_html(src)}"
+    if kind == "table":
+        return markdown_table_to_html(payload[0])
+    if kind == "code":
+        language, text = payload
+        return f'<pre><code class="language-{language}">{html.escape(text.rstrip())}</code></pre>'
+    return f"<p>{html.escape(payload[0].strip())}</p>"
+
+
+def markdown_table_to_html(text):
+    """Convert a markdown pipe table (header row, separator row, body rows) to an HTML table."""
+    rows = [_cells(line) for line in text.strip().splitlines() if line.strip()]
+    if len(rows) < 2 or not all(re.fullmatch(r":?-+:?", c) for c in rows[1]):
+        raise ValueError(f"not a markdown table (header + separator rows expected):\n{text}")
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
+    body = "\n".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                     for row in rows[2:])
+    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+
+
+def _cells(line):
+    """The cells of one pipe-table row, outer pipes optional."""
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+LINK_RE = re.compile(r'!\[[^\]]*\]\(([^)\s]+)\)|\bsrc="([^"]+)"')
+
+
+def linked_files(text):
+    """Relative paths of the images and audio a markdown or HTML page references, in page order."""
+    return [html.unescape(m.group(1) or m.group(2)) for m in LINK_RE.finditer(text)]
+
+
+def write_page(out_dir, spec):
+    """Write index.md and index.html into `out_dir` atomically; return their paths.
+
+    Refuses (FileNotFoundError) when the page would link a file missing under `out_dir`, so a broken
+    page never replaces a good one.
+    """
+    out_dir = Path(out_dir)
+    markdown, page = build_markdown(spec), build_html(spec)
+    missing = [p for p in linked_files(markdown) if not (out_dir / p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} linked files missing under {out_dir}: {missing[:5]}")
+    paths = out_dir / "index.md", out_dir / "index.html"
+    for path, text in zip(paths, (markdown, page)):
+        io.write_text(path, text)
+    return paths

@@ -1,0 +1,83 @@
+"""Result tables: a list of row dicts written as a markdown pipe table and a CSV (both atomically)."""
+
+import csv
+import io as _io
+import math
+
+from . import metrics
+from .io import write_text
+
+
+def _cell(value, digits):
+    if isinstance(value, float):
+        return "–" if math.isnan(value) else f"{value:.{digits}f}"
+    return str(value)
+
+
+def markdown(rows, digits=3):
+    """A markdown pipe table with the keys of the first row as header."""
+    header = list(rows[0])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(row[k], digits) for k in header) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(rows):
+    buffer = _io.StringIO()
+    writer = csv.DictWriter(buffer, list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write(rows, md_path, csv_path, digits=3):
+    """Write `rows` as markdown and CSV."""
+    write_text(md_path, markdown(rows, digits))
+    write_text(csv_path, to_csv(rows))
+
+
+def localization_rows(summaries):
+    """One row per model x condition: test MAE overall and per coordinate, next to the baseline."""
+    out = []
+    for s in summaries:
+        row = {"model": s["model"], "condition": s["condition"], "windows": s["n_windows"], "MAE [m]": s["mae"]}
+        row.update({f"{c} [m]": v for c, v in zip("xyz", s["mae_xyz"])})
+        row["baseline MAE [m]"] = s["baseline_mae"]
+        row.update({f"baseline {c} [m]": v for c, v in zip("xyz", s["baseline_mae_xyz"])})
+        out.append(row)
+    return out
+
+
+def manipulation_rows(curves):
+    """One row per model x condition x ordering, plus pooled rows per model x ordering (all conditions'
+    test windows as one set)."""
+    by_model = {}
+    for c in curves:
+        by_model.setdefault(c["model"], []).append(c)
+    out = []
+    for model, model_curves in by_model.items():
+        for c in [*model_curves, {**metrics.pooled(model_curves), "condition": "pooled"}]:
+            for ordering, values in c["mae"].items():
+                out.append({"model": model, "condition": c["condition"], "ordering": ordering,
+                            **{f"P={p:g}%": v for p, v in zip(c["percents"], values)}})
+    return out
+
+
+SIGNAL_LABELS = {"microphone": "Mic", "loc_cnn": "LocCNN", "sample_cnn": "SampleCNN"}
+
+
+def tdoa_rows(results):
+    """The paper's TDoA table: per condition, anomaly % and MAE (samples, non-anomalous windows) for the
+    microphone signals and each model's relevance."""
+    out = []
+    for r in results:
+        row = {"condition": r["condition"]}
+        for name, s in r["signals"].items():
+            label = SIGNAL_LABELS.get(name, name)
+            row[f"{label} anomalies [%]"] = s["anomaly_percent"]
+            row[f"{label} MAE [samples]"] = s["mae"]
+        out.append(row)
+    return out
+
+
+ROWS = {"localization": localization_rows, "manipulation": manipulation_rows, "tdoa": tdoa_rows}

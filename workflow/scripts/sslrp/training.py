@@ -1,0 +1,313 @@
+"""Training of a localization model: MSE on (x, y, z) in metres, Adam, plateau LR decay, early stopping.
+
+Each epoch draws `windows_per_source` windows per training source (the paper draws one), optionally at a
+random sample offset, so an epoch sees every source equally often however long its utterance is.
+Every random choice of an epoch derives from (seed, epoch) alone, and the full training state is saved
+after each epoch: a run that is killed and restarted ends with the same history and the same weights (on
+CPU) as one that never stopped.
+
+Windows stay in numpy; only one batch at a time is copied to torch and moved to the device, so the window
+arrays may be as large as memory (or a memory map) allows.
+"""
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from sslrp import seeding
+from sslrp.io import atomic_path
+
+SETTINGS = (
+    "lr",
+    "batch_size",
+    "max_epochs",
+    "early_stopping_patience",
+    "lr_factor",
+    "lr_patience",
+    "windows_per_source",
+    "random_offset",
+    "init_bias_to_mean",
+)
+
+
+@dataclass
+class WindowSet:
+    """One split of a dataset, in memory.
+
+    windows: [N_win, M, W] float32; the windows of one source are consecutive in time, in row order.
+    source: [N_win] int, each window's row in `positions`.
+    positions: [N_src, 3] float, source positions in metres.
+    """
+
+    windows: np.ndarray
+    source: np.ndarray
+    positions: np.ndarray
+
+    def __post_init__(self):
+        if self.windows.ndim != 3 or len(self.windows) != len(self.source) or len(self.windows) == 0:
+            raise ValueError(
+                f"a WindowSet needs windows [N, M, W] and source [N] with N > 0; got windows "
+                f"{self.windows.shape} and source {np.shape(self.source)}"
+            )
+
+    def targets(self, rows):
+        """The true positions [len(rows), 3] (float32) of the windows in `rows`."""
+        return np.asarray(self.positions[self.source[rows]], dtype=np.float32)
+
+    def rows_by_source(self):
+        """Row indices of each source's windows, in time order: a list of int arrays, one per source."""
+        order = np.argsort(self.source, kind="stable")
+        _, starts = np.unique(self.source[order], return_index=True)
+        return np.split(order, starts[1:])
+
+    def mean_position(self):
+        """The mean position over sources (not windows): the best constant under per-source sampling."""
+        return np.asarray(self.positions[np.unique(self.source)], dtype=np.float64).mean(axis=0)
+
+
+def pick_device(prefer="auto"):
+    """The torch device to train on: "auto" means CUDA when available, else CPU."""
+    if prefer == "auto":
+        prefer = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(prefer)
+
+
+def manual_seed(seed, purpose, *indices):
+    """Seed torch's generators (CPU and CUDA) from (seed, purpose, indices), e.g. before building a model."""
+    torch.manual_seed(int(seeding.rng(seed, purpose, *indices).integers(2**63)))
+
+
+def draw_windows(rows_by_source, width, per_source, random_offset, gen):
+    """Choose `per_source` training windows for every source; returns int64 [n, 3] rows of
+    (row, next_row, shift).
+
+    A drawn window is samples `shift` .. `shift + width` of window `row` followed by window `next_row`,
+    i.e. a contiguous cut of the source's signal. Without `random_offset` the shift is 0 and whole
+    stored windows are drawn; with it, the cut starts anywhere in the concatenation of the source's
+    windows (cheap augmentation: many more distinct windows from the same signal).
+    """
+    draws = []
+    for rows in rows_by_source:
+        if random_offset:
+            start = gen.integers(0, (len(rows) - 1) * width + 1, size=per_source)
+        else:
+            start = gen.integers(0, len(rows), size=per_source) * width
+        k, shift = np.divmod(start, width)
+        nxt = np.minimum(k + 1, len(rows) - 1)
+        draws.append(np.stack([rows[k], rows[nxt], shift], axis=1))
+    return np.concatenate(draws).astype(np.int64)
+
+
+def cut_windows(windows, draws):
+    """The float32 windows [len(draws), M, W] described by `draws` (see `draw_windows`)."""
+    rows, nxt, shift = draws.T
+    first = np.asarray(windows[rows], dtype=np.float32)
+    if not shift.any():
+        return first
+    pair = np.concatenate([first, np.asarray(windows[nxt], dtype=np.float32)], axis=2)
+    width = first.shape[2]
+    return np.take_along_axis(pair, shift[:, None, None] + np.arange(width), axis=2)
+
+
+@torch.no_grad()
+def predict(model, windows, batch_size=256, device="cpu"):
+    """Positions [N, 3] (float32, metres) for `windows` [N, M, W]; leaves `model` on `device` in eval mode."""
+    model.to(device).eval()
+    out = [
+        model(torch.from_numpy(np.asarray(windows[i : i + batch_size], dtype=np.float32)).to(device)).cpu()
+        for i in range(0, len(windows), batch_size)
+    ]
+    return torch.cat(out).numpy()
+
+
+def fit(model, train, val, settings, *, seed, state_path, device="cpu", log=print):
+    """Train `model` (any module mapping [B, M, W] to [B, 3]) in place and return the history.
+
+    History: one dict per epoch with epoch, train_loss, val_loss (MSE, m²), val_mae (m, mean over
+    coordinates), lr (the rate used in that epoch) and seconds. At the end `model` holds the weights of
+    the epoch with the lowest validation loss.
+
+    After every epoch the full state is written atomically to `state_path`; if that file exists at the
+    start (and was written with the same seed, data shapes and settings other than `max_epochs`), training
+    continues after its last epoch. So a run with `max_epochs=k` followed by one with `max_epochs=n` ends
+    exactly like a single n-epoch run. A state from other settings is ignored (training starts afresh).
+    The caller deletes `state_path` once its final checkpoint is written; it must not be a declared
+    Snakemake output, which Snakemake would delete when the job fails.
+
+    Raises FloatingPointError naming the epoch and batch when an input window or the loss is not finite.
+    """
+    _check_settings(settings)
+    device = torch.device(device)
+    if settings["init_bias_to_mean"]:
+        _init_output_bias(model, train.mean_position())
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings["lr"])
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=settings["lr_factor"], patience=settings["lr_patience"]
+    )
+    fingerprint = _fingerprint(settings, seed, train, val)
+    state = _resume(state_path, fingerprint, model, optimizer, scheduler, log) or _fresh_state(model)
+    rows_by_source = train.rows_by_source()
+    while not _finished(state, settings):
+        epoch = len(state["history"]) + 1
+        started = time.perf_counter()
+        lr = optimizer.param_groups[0]["lr"]
+        train_loss = _train_epoch(model, optimizer, train, rows_by_source, settings, seed, epoch, device)
+        val_loss, val_mae = _validate(model, val, settings["batch_size"], epoch, device)
+        scheduler.step(val_loss)
+        record = dict(epoch=epoch, train_loss=train_loss, val_loss=val_loss, val_mae=val_mae, lr=lr,
+                      seconds=time.perf_counter() - started)
+        improved = _record(state, record, model)
+        log(_epoch_line(record, settings["max_epochs"], improved))
+        _save_state(state_path, state, fingerprint, model, optimizer, scheduler)
+    _log_end(state, settings, log)
+    model.load_state_dict(state["best_state"])
+    return state["history"]
+
+
+def _check_settings(settings):
+    missing = [key for key in SETTINGS if key not in settings]
+    if missing:
+        raise KeyError(f"training settings lack {', '.join(missing)}")
+
+
+def _init_output_bias(model, mean_position):
+    """Start the output layer (the last nn.Linear) at the mean position: training then begins at the
+    mean predictor instead of spending early epochs learning the offset."""
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not linears or linears[-1].bias is None or linears[-1].out_features != len(mean_position):
+        raise ValueError("init_bias_to_mean needs the model's last nn.Linear to have a bias of size 3")
+    with torch.no_grad():
+        linears[-1].bias.copy_(torch.as_tensor(mean_position, dtype=linears[-1].bias.dtype))
+
+
+def _fingerprint(settings, seed, train, val):
+    """What a resume state must match: everything that shapes the run except how long it lasts."""
+    kept = {k: settings[k] for k in SETTINGS if k != "max_epochs"}
+    shapes = [list(train.windows.shape), list(val.windows.shape)]
+    return json.dumps({"seed": seed, "settings": kept, "shapes": shapes}, sort_keys=True, default=str)
+
+
+def _fresh_state(model):
+    return {"history": [], "best_state": _copy_weights(model), "best_val_loss": math.inf, "bad_epochs": 0}
+
+
+def _copy_weights(model):
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+def _resume(state_path, fingerprint, model, optimizer, scheduler, log):
+    """Load the saved state into model, optimizer and scheduler; None when there is none to resume."""
+    path = Path(state_path)
+    if not path.exists():
+        return None
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    if saved["fingerprint"] != fingerprint:
+        log(f"ignoring resume state {path}: it was written with other settings or data")
+        return None
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    log(f"resuming from {path} after epoch {len(saved['history'])}")
+    return {k: saved[k] for k in ("history", "best_state", "best_val_loss", "bad_epochs")}
+
+
+def _save_state(state_path, state, fingerprint, model, optimizer, scheduler):
+    saved = dict(state, fingerprint=fingerprint, model=model.state_dict(),
+                 optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict())
+    with atomic_path(state_path) as tmp:
+        torch.save(saved, tmp)
+
+
+def _finished(state, settings):
+    return (
+        len(state["history"]) >= settings["max_epochs"]
+        or state["bad_epochs"] >= settings["early_stopping_patience"]
+    )
+
+
+def _batches(n, batch_size):
+    """Index ranges of near-equal batches of at most `batch_size`: no lone last sample, on which
+    BatchNorm cannot train."""
+    return np.array_split(np.arange(n), -(-n // batch_size))
+
+
+def _train_epoch(model, optimizer, train, rows_by_source, settings, seed, epoch, device):
+    """One pass over this epoch's drawn windows; returns the mean training loss (MSE, m²)."""
+    gen = seeding.rng(seed, "train-draw", epoch)
+    draws = draw_windows(
+        rows_by_source, train.windows.shape[2], settings["windows_per_source"], settings["random_offset"], gen
+    )
+    draws = draws[gen.permutation(len(draws))]
+    manual_seed(seed, "train-torch", epoch)  # dropout masks depend on the epoch only, not on history
+    model.train()
+    total = 0.0
+    for number, batch in enumerate(_batches(len(draws), settings["batch_size"]), start=1):
+        x = cut_windows(train.windows, draws[batch])
+        if not np.isfinite(x).all():
+            raise FloatingPointError(
+                f"training input is not finite at epoch {epoch}, batch {number}: "
+                "check the input windows for NaN/inf"
+            )
+        loss = _step(model, optimizer, x, train.targets(draws[batch, 0]), device)
+        if not math.isfinite(loss):
+            raise FloatingPointError(
+                f"training loss became {loss} at epoch {epoch}, batch {number}: "
+                "check the input windows for NaN/inf, or lower the learning rate"
+            )
+        total += loss * len(batch)
+    return total / len(draws)
+
+
+def _step(model, optimizer, x, y, device):
+    """One Adam step on a batch; returns its loss."""
+    optimizer.zero_grad(set_to_none=True)
+    loss = nn.functional.mse_loss(model(torch.from_numpy(x).to(device)), torch.from_numpy(y).to(device))
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def _validate(model, val, batch_size, epoch, device):
+    """Validation MSE (m²) and MAE (m) over all validation windows."""
+    err = predict(model, val.windows, batch_size, device).astype(np.float64) - val.targets(slice(None))
+    mse, mae = float(np.mean(err**2)), float(np.mean(np.abs(err)))
+    if not math.isfinite(mse):
+        raise FloatingPointError(
+            f"validation loss became {mse} at epoch {epoch}: check the validation windows for NaN/inf"
+        )
+    return mse, mae
+
+
+def _record(state, record, model):
+    """Append the epoch to the history and track the best weights; True when the epoch is the best."""
+    state["history"].append(record)
+    if record["val_loss"] < state["best_val_loss"]:
+        state.update(best_state=_copy_weights(model), best_val_loss=record["val_loss"], bad_epochs=0)
+        return True
+    state["bad_epochs"] += 1
+    return False
+
+
+def _epoch_line(record, max_epochs, improved):
+    return (
+        f"epoch {record['epoch']}/{max_epochs}: train_loss {record['train_loss']:.5f} "
+        f"val_loss {record['val_loss']:.5f} val_mae {record['val_mae']:.4f} m lr {record['lr']:.3g} "
+        f"({record['seconds']:.1f} s){' best' if improved else ''}"
+    )
+
+
+def _log_end(state, settings, log):
+    history = state["history"]
+    if not history:
+        return
+    best = min(history, key=lambda r: r["val_loss"])
+    why = "early stopping" if state["bad_epochs"] >= settings["early_stopping_patience"] else "done"
+    log(f"{why} after epoch {len(history)}; best epoch {best['epoch']}: val_loss {best['val_loss']:.5f} "
+        f"val_mae {best['val_mae']:.4f} m")

@@ -1,0 +1,54 @@
+"""TDoA of one condition's test windows by GCC-PHAT on a mic pair, from the microphone signals and from
+each model's relevance; error against the direct-path geometry, anomaly when |error| exceeds half the
+source's correlation time (the paper's TDoA table)."""
+
+import numpy as np
+
+from sslrp import dataset, geometry, metrics, steps
+from sslrp.io import write_json
+
+
+def tdoa_errors(signals, true_delay, pair, max_lag):
+    """GCC-PHAT delay error (samples) per window for signals [N, M, W] on mic `pair`."""
+    estimate = metrics.tdoa_gcc_phat(signals[:, pair[0]], signals[:, pair[1]], max_lag)
+    return estimate - true_delay
+
+
+def run(data, relevance_paths, out, cond, model_names, pair, max_lag, sound_speed, log=None):
+    log = steps.logger(log)
+    attrs = dataset.read_attrs(data)
+    test = dataset.read_split(data, "test")
+    mics = np.asarray(attrs["mics"])
+    true_delay = geometry.direct_path_tdoa(test.position[test.source], mics, pair, attrs["fs"], sound_speed)
+    thresholds = test.correlation_time[test.source] / 2
+    signals = {"microphone": test.windows}
+    for name, path in zip(model_names, relevance_paths):
+        signals[name] = dataset.read_relevance(path, test)
+    result = {"condition": cond, "pair": list(pair), "max_lag": max_lag,
+              "mean_threshold": float(thresholds.mean()), "signals": {}}
+    for name, x in signals.items():
+        summary = metrics.tdoa_summary(tdoa_errors(x, true_delay, pair, max_lag), thresholds)
+        result["signals"][name] = summary
+        log.info(f"{name:>10}: anomalies {summary['anomaly_percent']:.1f} %, MAE {summary['mae']:.2f} samples")
+    write_json(out, result)
+
+
+def cli():
+    p = steps.parser(__doc__)
+    p.add_argument("--cond", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--relevance", nargs="*", default=[], metavar="MODEL=PATH",
+                   help="relevance files, e.g. loc_cnn=results/relevance/loc_cnn/COND.h5")
+    p.add_argument("--out", required=True)
+    args = p.parse_args()
+    config = steps.load_config(args.config)
+    names, paths = zip(*(item.split("=", 1) for item in args.relevance)) if args.relevance else ((), ())
+    run(args.data, paths, args.out, args.cond, names, config["tdoa"]["pair"], config["tdoa"]["max_lag"],
+        config["geometry"]["sound_speed"], args.log)
+
+
+if "snakemake" in globals():
+    run(snakemake.input.data, snakemake.input.relevance, snakemake.output[0], **snakemake.params,
+        log=snakemake.log[0])
+elif __name__ == "__main__":
+    cli()

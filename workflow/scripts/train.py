@@ -1,0 +1,78 @@
+"""Train one model (LocCNN or SampleCNN) on one condition's dataset; or adopt a pretrained checkpoint.
+
+Outputs: the best checkpoint (a plain state dict, loadable with `load_state_dict(strict=True)`), a per-epoch
+CSV and a loss-curve PNG. A killed run resumes from `<checkpoint>.resume.pt` (not a declared output).
+"""
+
+import csv
+from pathlib import Path
+
+import torch
+
+from sslrp import dataset, models, plots, steps, training
+from sslrp.io import atomic_path
+
+COLUMNS = ("epoch", "train_loss", "val_loss", "val_mae", "lr", "seconds")
+
+
+def window_set(path, split):
+    """A dataset split as the training code's WindowSet."""
+    part = dataset.read_split(path, split)
+    return training.WindowSet(part.windows, part.source, part.position)
+
+
+def write_history(path, history):
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, COLUMNS)
+        writer.writeheader()
+        writer.writerows({k: row[k] for k in COLUMNS} for row in history)
+
+
+def run(data, checkpoint, history_csv, curve_png, model_name, window, n_mics, settings, seed, device,
+        threads, pretrained=None, log=None):
+    log = steps.logger(log)
+    torch.set_num_threads(threads)
+    if pretrained:
+        model = models.load(model_name, pretrained, window, n_mics)
+        log.info(f"using the pretrained checkpoint {pretrained} instead of training")
+        history = []
+    else:
+        training.manual_seed(seed, f"init/{model_name}")  # seeded initial weights
+        model = models.build(model_name, window, n_mics)
+        device = training.pick_device(device)
+        state_path = Path(checkpoint).with_suffix(".resume.pt")
+        train, val = window_set(data, "train"), window_set(data, "val")
+        log.info(f"{model_name} on {device}: {len(train.windows)} train / {len(val.windows)} val windows")
+        history = training.fit(model, train, val, settings, seed=seed, state_path=state_path,
+                               device=device, log=log.info)
+    with atomic_path(checkpoint) as tmp:
+        torch.save(model.cpu().state_dict(), tmp)
+    write_history(history_csv, history)
+    plots.save_figure(plots.training_curve_figure(history), curve_png)
+    if not pretrained:
+        state_path.unlink(missing_ok=True)  # only once the checkpoint is safely written
+
+
+def cli():
+    p = steps.parser(__doc__)
+    p.add_argument("--model", required=True, choices=models.MODEL_NAMES)
+    p.add_argument("--cond", required=True)
+    p.add_argument("--data", required=True, help="dataset HDF5 of the condition")
+    p.add_argument("--out", required=True, help="checkpoint (.pth); the CSV and PNG go beside it")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    config = steps.load_config(args.config)
+    out = Path(args.out)
+    run(
+        args.data, out, out.with_suffix(".csv"), out.with_suffix(".png"), args.model,
+        config["signals"]["window"], config["geometry"]["array"]["n_mics"], config["training"][args.model],
+        config["seed"], config["training"]["device"], args.threads,
+        config["pretrained"].get(args.model, {}).get(args.cond), args.log,
+    )
+
+
+if "snakemake" in globals():
+    run(snakemake.input.data, *snakemake.output, **snakemake.params, threads=snakemake.threads,
+        pretrained=snakemake.input.get("pretrained") or None, log=snakemake.log[0])
+elif __name__ == "__main__":
+    cli()
