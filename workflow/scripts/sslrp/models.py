@@ -21,6 +21,16 @@ def _pooled(length, *kernels):
     return length
 
 
+def dense_dropout(dropout, x):
+    """Apply a Dropout1d module to dense features [B, F] so that it drops features, not samples.
+
+    Given a 2-D input, Dropout1d takes it as one unbatched [C, L] signal and zeroes whole rows, i.e. whole
+    training samples (their outputs collapse to the output bias): what the published code does. Viewing the
+    features as [B, F, 1] makes it ordinary per-feature dropout. Identical in eval mode; no parameters.
+    """
+    return dropout(x.unsqueeze(-1)).squeeze(-1)
+
+
 class LocCNN(nn.Module):
     """Vera-Diaz et al. (2018) end-to-end localization CNN, as used by the paper ("LocCNN")."""
 
@@ -39,8 +49,7 @@ class LocCNN(nn.Module):
         self.pool3 = nn.MaxPool1d(5)
         self.fc1 = nn.Linear(128 * flat_length, 500)
         self.fc2 = nn.Linear(500, 3)
-        # Dropout1d on a 2-D [B, 500] input drops whole rows (samples), exactly as in the published model.
-        self.dr1 = nn.Dropout1d(0.5)
+        self.dr1 = nn.Dropout1d(0.5)  # applied per feature: see dense_dropout()
         for i in range(1, 7):
             setattr(self, f"activation{i}", nn.ReLU())
 
@@ -50,7 +59,7 @@ class LocCNN(nn.Module):
         x = self.pool2(self.activation3(self.conv3(x)))
         x = self.pool3(self.activation4(self.conv4(x)))
         x = self.activation5(self.conv5(x))
-        x = self.dr1(self.activation6(self.fc1(x.flatten(1))))
+        x = dense_dropout(self.dr1, self.activation6(self.fc1(x.flatten(1))))
         return self.fc2(x)
 
 
@@ -129,8 +138,7 @@ class SampleCNN(nn.Module):
         self.dense1 = nn.Linear(128, 256)
         self.bn1 = nn.BatchNorm1d(256)
         self.activation1 = nn.ReLU()
-        # Dropout1d on a 2-D [B, 256] input drops whole rows (samples), exactly as in the published model.
-        self.dr1 = nn.Dropout1d(0.5)
+        self.dr1 = nn.Dropout1d(0.5)  # applied per feature: see dense_dropout()
         self.output_dense = nn.Linear(256, 3)
 
     def forward(self, x):
@@ -138,7 +146,7 @@ class SampleCNN(nn.Module):
         for i in range(1, 6):
             x = getattr(self, f"ReSE{i}")(x)
         x = self.Avgpool1(x).squeeze(-1)
-        x = self.dr1(self.activation1(self.bn1(self.dense1(x))))
+        x = dense_dropout(self.dr1, self.activation1(self.bn1(self.dense1(x))))
         return self.output_dense(x)
 
 

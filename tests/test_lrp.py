@@ -1,0 +1,217 @@
+"""LRP with zennit: rule map, conservation, the SampleCNN canonizers, and `relevance` leaving models unchanged."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from zennit.attribution import Gradient
+from zennit.canonizers import SequentialMergeBatchNorm
+from zennit.composites import LayerMapComposite
+from zennit.core import Composite
+from zennit.layer import Sum
+from zennit.rules import Epsilon, Gamma, Norm, Pass, WSquare
+
+from sslrp import lrp, models
+
+WINDOW = 1280
+
+
+def _zero_biases(model):
+    """Zero every bias, so that LRP must conserve relevance (no relevance is absorbed by biases)."""
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name.endswith("bias"):
+                param.zero_()
+    return model
+
+
+def _random_batch_norm_stats(model, seed=0):
+    """Give every BatchNorm non-trivial running statistics and affine parameters."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for bn in (m for m in model.modules() if isinstance(m, nn.BatchNorm1d)):
+            n = bn.num_features
+            bn.running_mean.copy_(torch.randn(n, generator=gen))
+            bn.running_var.copy_(0.5 + 1.5 * torch.rand(n, generator=gen))
+            bn.weight.copy_(0.5 + torch.rand(n, generator=gen))
+            bn.bias.copy_(torch.randn(n, generator=gen))
+    return model
+
+
+def test_epsilon_relevance_sums_to_the_output_relevance():
+    """Gradient(model, composite)(x, target) starts LRP from `target` itself: with zero biases and Epsilon rules
+    the input relevance of each sample sums to sum(target)."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(8, 6), nn.ReLU(), nn.Linear(6, 3)).eval()
+    _zero_biases(net)
+    with torch.no_grad():
+        net[0].weight.abs_()  # positive inputs and weights keep every hidden unit alive
+    composite = LayerMapComposite([(nn.Linear, Epsilon(epsilon=1e-9)), (nn.ReLU, Pass())])
+    target = torch.tensor([[1.5, 5.0, 1.2], [0.5, -2.0, 3.0]])
+    _, rel = Gradient(net, composite)(torch.rand(2, 8) + 0.1, target)
+    assert torch.allclose(rel.sum(1), target.sum(1), rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", models.MODEL_NAMES)
+def test_whole_model_relevance_is_conserved_without_biases(name):
+    """All rules and canonizers are conservative: a broken residual Sum or gate canonizer would lose or
+    multiply relevance (plain gradients through x * gate lose about half, a plain add doubles it)."""
+    torch.manual_seed(1)
+    model = _zero_biases(models.build(name, WINDOW).eval())
+    target = torch.ones(2, 3)
+    _, rel = Gradient(model, lrp.composite_for(name, model))(torch.randn(2, 16, WINDOW), target)
+    assert torch.allclose(rel.sum((1, 2)), target.sum(1), rtol=0.05)
+
+
+def _rule_of(composite, model):
+    """Rule class per module name, as the composite would assign it (without registering it)."""
+    ctx = {}
+    rules = {}
+    for name, module in model.named_modules():
+        hook = composite.module_map(ctx, name, module)
+        rules[name] = type(hook) if hook is not None else None
+    return rules
+
+
+def test_loc_cnn_rules_follow_the_spec_name_map():
+    model = models.build("loc_cnn", WINDOW)
+    rules = _rule_of(lrp.composite_for("loc_cnn", model), model)
+    expected = {"conv1": WSquare, "fc1": Epsilon, "fc2": Epsilon, "dr1": Pass}
+    expected |= {f"conv{i}": Gamma for i in range(2, 6)}
+    expected |= {f"pool{i}": Norm for i in range(1, 4)}
+    expected |= {f"activation{i}": Pass for i in range(1, 7)}
+    assert {name: rules[name] for name in expected} == expected
+
+
+def test_sample_cnn_rules_wsquare_first_gamma_other_convs():
+    model = models.build("sample_cnn", WINDOW)
+    rules = _rule_of(lrp.composite_for("sample_cnn", model), model)
+    convs = [name for name, m in model.named_modules() if isinstance(m, nn.Conv1d)]
+    assert rules[convs[0]] is WSquare and convs[0] == "BasicBlock1.conv"
+    assert {rules[name] for name in convs[1:]} == {Gamma}
+    assert rules["ReSE3.SEBlock.dense1"] is Epsilon and rules["output_dense"] is Epsilon
+    assert rules["ReSE3.SEBlock.globalAvgPooling"] is Norm and rules["Avgpool1"] is Norm
+    assert rules["ReSE3.bn1"] is Pass and rules["ReSE3.SEBlock.activation2"] is Pass
+
+
+def test_batch_norm_merge_finds_every_batch_norm_and_keeps_outputs():
+    model = _random_batch_norm_stats(models.build("sample_cnn", WINDOW).eval())
+    x = torch.randn(2, 16, WINDOW)
+    with torch.no_grad():
+        before = model(x)
+        merges = SequentialMergeBatchNorm().apply(model)
+        try:
+            merged = model(x)
+            identity = all(torch.all(m.batch_norm.running_var == 1) for m in merges)
+        finally:
+            for merge in merges:
+                merge.remove()
+        after = model(x)
+    assert len(merges) == sum(isinstance(m, nn.BatchNorm1d) for m in model.modules()) == 12
+    assert identity
+    assert torch.allclose(merged, before, rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(before, torch.zeros_like(before), atol=1e-3)  # the comparison is not vacuous
+    assert torch.equal(after, before)
+
+
+def test_full_sample_cnn_composite_keeps_forward_outputs():
+    """All canonizers together (BN merge, residual Sum, one-sided gate) change only the backward pass."""
+    model = _random_batch_norm_stats(models.build("sample_cnn", WINDOW).eval(), seed=1)
+    x = torch.randn(2, 16, WINDOW)
+    with torch.no_grad():
+        before = model(x)
+        with lrp.composite_for("sample_cnn", model).context(model):
+            sums = [m for m in model.modules() if isinstance(m, Sum)]
+            merged = all(
+                torch.all(m.running_var == 1) for m in model.modules() if isinstance(m, nn.BatchNorm1d)
+            )
+            canonized = model(x)
+    assert len(sums) == 5
+    assert merged
+    assert torch.allclose(canonized, before, rtol=1e-4, atol=1e-5)
+    assert not any(isinstance(m, Sum) for m in model.modules())
+    assert "merge" not in vars(model.ReSE1) and "excite" not in vars(model.ReSE1.SEBlock)
+
+
+def _excite_grads(gate_variant):
+    """Gradients reaching signal and gate of a canonized `SEBlock.excite`, for incoming relevance `r`."""
+    block = models.SEBlock(channels=4, length=6)
+    signal = torch.randn(2, 4, 6, requires_grad=True)
+    gate = torch.rand(2, 4, 1, requires_grad=True)
+    r = torch.randn(2, 4, 6)
+    with Composite(canonizers=[lrp.gate_canonizer(gate_variant)]).context(block):
+        block.excite(signal, gate).backward(r)
+    return signal.grad, gate.grad, r
+
+
+def test_signal_only_gate_sends_all_relevance_to_the_signal():
+    signal_grad, gate_grad, r = _excite_grads("signal")
+    assert torch.equal(signal_grad, r)
+    assert torch.equal(gate_grad, torch.zeros_like(gate_grad))
+
+
+def test_published_gate_sends_all_relevance_to_the_gate():
+    signal_grad, gate_grad, r = _excite_grads("published")
+    assert torch.equal(signal_grad, torch.zeros_like(signal_grad))
+    assert torch.allclose(gate_grad, r.sum(-1, keepdim=True))
+
+
+@pytest.mark.parametrize("gate, reaches_dense", [("signal", False), ("published", True)])
+def test_gate_variant_decides_whether_relevance_enters_the_se_dense_layers(gate, reaches_dense):
+    torch.manual_seed(2)
+    block = models.ReSE(in_channels=8, channels=8, length=30).eval()
+    seen = {}
+
+    def record(module, inputs, output):  # relevance arriving at dense1's output
+        output.register_hook(lambda grad: seen.__setitem__("dense1", grad.abs().sum().item()))
+
+    handle = block.SEBlock.dense1.register_forward_hook(record)
+    with Gradient(block, lrp._composite([lrp.residual_canonizer(), lrp.gate_canonizer(gate)])) as attributor:
+        _, rel = attributor(torch.randn(1, 8, 30), torch.ones(1, 8, 10))
+    handle.remove()
+    assert (seen.get("dense1", 0.0) > 0) == reaches_dense
+    assert torch.isfinite(rel).all() and rel.abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", models.MODEL_NAMES)
+def test_unknown_gate_is_rejected(name):
+    with pytest.raises(ValueError, match="signal, published"):
+        lrp.composite_for(name, models.build(name, WINDOW), gate="both")
+
+
+def test_model_name_must_match_the_model():
+    with pytest.raises(TypeError, match="SampleCNN"):
+        lrp.composite_for("sample_cnn", models.build("loc_cnn", WINDOW))
+
+
+@pytest.mark.parametrize("name", models.MODEL_NAMES)
+def test_relevance_has_input_shape_and_leaves_model_unchanged(name):
+    torch.manual_seed(3)
+    model = _random_batch_norm_stats(models.build(name, WINDOW)).train()
+    rng = np.random.default_rng(0)
+    windows = rng.standard_normal((3, 16, WINDOW)).astype(np.float32)
+    targets = rng.uniform(1, 5, (3, 3)).astype(np.float32)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        before = model.eval()(torch.from_numpy(windows))
+    model.train()
+
+    rel = lrp.relevance(model, name, windows, targets, batch_size=2)
+
+    assert rel.shape == windows.shape and rel.dtype == np.float32
+    assert np.isfinite(rel).all() and np.abs(rel).sum() > 0
+    assert model.training  # mode restored
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
+    assert all(p.grad is None for p in model.parameters())
+    assert not any(m._forward_pre_hooks or m._forward_hooks or m._backward_hooks for m in model.modules())
+    with torch.no_grad():
+        assert torch.equal(model.eval()(torch.from_numpy(windows)), before)
+
+
+def test_relevance_is_independent_of_batching():
+    model = models.build("loc_cnn", WINDOW)
+    windows = np.random.default_rng(1).standard_normal((3, 16, WINDOW)).astype(np.float32)
+    targets = np.ones((3, 3), np.float32)
+    one_batch = lrp.relevance(model, "loc_cnn", windows, targets, batch_size=3)
+    per_window = lrp.relevance(model, "loc_cnn", windows, targets, batch_size=1)
+    np.testing.assert_allclose(per_window, one_batch, rtol=1e-4, atol=1e-6 * np.abs(one_batch).max())
