@@ -27,11 +27,20 @@ def pretrained_checkpoint(model, cond):
 
 def page_figures():
     """Every figure and audio file the results page links."""
-    stems = expand("{model}_{cond}_error_{extreme}", model=models, cond=conditions, extreme=extremes)
+    stems = expand(
+        "{model}_{cond}_error_{extreme}",
+        model=models,
+        cond=conditions,
+        extreme=extremes,
+    )
     return (
         expand("results/page/figures/manipulation__{model}_.png", model=models)
         + [f"results/page/figures/ex_gcc_relevance_{s}.png" for s in stems]
-        + [f"results/page/figures/audio_{kind}_{s}.wav" for s in stems for kind in ("microphone", "relevance")]
+        + [
+            f"results/page/figures/audio_{kind}_{s}.wav"
+            for s in stems
+            for kind in ("microphone", "relevance")
+        ]
     )
 
 

@@ -1,17 +1,17 @@
 rule corpus:
     output:
         "results/corpus/speech.h5",
-    params:
-        corpus_settings=config["corpus"],
-        fs=config["geometry"]["fs"],
-        seed=config["seed"],
     log:
         "logs/corpus.log",
     benchmark:
         "benchmarks/corpus.tsv"
-    threads: 1
     conda:
         "../../envs/simulate.yaml"
+    threads: 1
+    params:
+        corpus_settings=config["corpus"],
+        fs=config["geometry"]["fs"],
+        seed=config["seed"],
     script:
         "../scripts/corpus.py"
 
@@ -21,6 +21,15 @@ rule simulate_shard:
         corpus="results/corpus/speech.h5",
     output:
         temp("results/data/{cond}/shard-{shard}.h5"),
+    log:
+        "logs/simulate/{cond}/shard-{shard}.log",
+    benchmark:
+        "benchmarks/simulate/{cond}/shard-{shard}.tsv"
+    conda:
+        "../../envs/simulate.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
     params:
         condition=lambda wc: conditions[wc.cond],
         geometry_settings=config["geometry"],
@@ -28,15 +37,6 @@ rule simulate_shard:
         shard=lambda wc: int(wc.shard),
         n_shards=config["simulation"]["shards"],
         seed=config["seed"],
-    log:
-        "logs/simulate/{cond}/shard-{shard}.log",
-    benchmark:
-        "benchmarks/simulate/{cond}/shard-{shard}.tsv"
-    resources:
-        mem_mb=2000,
-    threads: 1
-    conda:
-        "../../envs/simulate.yaml"
     script:
         "../scripts/simulate_shard.py"
 
@@ -46,6 +46,13 @@ rule gather_dataset:
         shards=expand("results/data/{{cond}}/shard-{shard}.h5", shard=shards),
     output:
         "results/data/{cond}.h5",
+    log:
+        "logs/gather/{cond}.log",
+    benchmark:
+        "benchmarks/gather/{cond}.tsv"
+    conda:
+        "../../envs/simulate.yaml"
+    threads: 1
     params:
         name=lambda wc: wc.cond,
         condition=lambda wc: conditions[wc.cond],
@@ -53,12 +60,5 @@ rule gather_dataset:
         signals=config["signals"],
         corpus_settings=config["corpus"],
         seed=config["seed"],
-    log:
-        "logs/gather/{cond}.log",
-    benchmark:
-        "benchmarks/gather/{cond}.tsv"
-    threads: 1
-    conda:
-        "../../envs/simulate.yaml"
     script:
         "../scripts/gather_dataset.py"

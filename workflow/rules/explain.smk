@@ -4,6 +4,16 @@ rule relevance:
         checkpoint="results/models/{model}/{cond}.pth",
     output:
         "results/relevance/{model}/{cond}.h5",
+    log:
+        "logs/relevance/{model}/{cond}.log",
+    benchmark:
+        "benchmarks/relevance/{model}/{cond}.tsv"
+    conda:
+        "../../envs/explain.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=8000,
     params:
         model_name=lambda wc: wc.model,
         window=config["signals"]["window"],
@@ -12,16 +22,6 @@ rule relevance:
         gate=config["explain"]["gate"],
         batch_size=config["explain"]["batch_size"],
         device=config["training"]["device"],
-    log:
-        "logs/relevance/{model}/{cond}.log",
-    benchmark:
-        "benchmarks/relevance/{model}/{cond}.tsv"
-    resources:
-        gpu=1,
-        mem_mb=8000,
-    threads: 2
-    conda:
-        "../../envs/explain.yaml"
     script:
         "../scripts/relevance.py"
 
@@ -33,9 +33,9 @@ rule select_sources:
         "results/selection/{model}/{cond}.json",
     log:
         "logs/select/{model}/{cond}.log",
-    threads: 1
     conda:
         "../../envs/explain.yaml"
+    threads: 1
     script:
         "../scripts/select_sources.py"
 
@@ -47,6 +47,13 @@ rule manipulation:
         relevance="results/relevance/{model}/{cond}.h5",
     output:
         "results/manipulation/{model}/{cond}.json",
+    log:
+        "logs/manipulation/{model}/{cond}.log",
+    benchmark:
+        "benchmarks/manipulation/{model}/{cond}.tsv"
+    conda:
+        "../../envs/explain.yaml"
+    threads: 2
     params:
         model_name=lambda wc: wc.model,
         cond=lambda wc: wc.cond,
@@ -57,20 +64,15 @@ rule manipulation:
         batch_size=config["explain"]["batch_size"],
         seed=config["seed"],
         device=config["training"]["device"],
-    log:
-        "logs/manipulation/{model}/{cond}.log",
-    benchmark:
-        "benchmarks/manipulation/{model}/{cond}.tsv"
-    threads: 2
-    conda:
-        "../../envs/explain.yaml"
     script:
         "../scripts/manipulation.py"
 
 
 rule manipulation_table:
     input:
-        expand("results/manipulation/{model}/{cond}.json", model=models, cond=conditions),
+        expand(
+            "results/manipulation/{model}/{cond}.json", model=models, cond=conditions
+        ),
     output:
         md="results/tables/manipulation.md",
         csv=report(
@@ -79,14 +81,14 @@ rule manipulation_table:
             category="Tables",
             labels={"table": "manipulation"},
         ),
+    log:
+        "logs/tables/manipulation.log",
+    conda:
+        "../../envs/render.yaml"
+    threads: 1
     params:
         kind="manipulation",
         digits=3,
-    log:
-        "logs/tables/manipulation.log",
-    threads: 1
-    conda:
-        "../../envs/render.yaml"
     script:
         "../scripts/table.py"
 
@@ -97,17 +99,17 @@ rule tdoa:
         relevance=expand("results/relevance/{model}/{{cond}}.h5", model=models),
     output:
         "results/tdoa/{cond}.json",
+    log:
+        "logs/tdoa/{cond}.log",
+    conda:
+        "../../envs/explain.yaml"
+    threads: 1
     params:
         cond=lambda wc: wc.cond,
         model_names=models,
         pair=config["tdoa"]["pair"],
         max_lag=config["tdoa"]["max_lag"],
         sound_speed=config["geometry"]["sound_speed"],
-    log:
-        "logs/tdoa/{cond}.log",
-    threads: 1
-    conda:
-        "../../envs/explain.yaml"
     script:
         "../scripts/tdoa.py"
 
@@ -123,13 +125,13 @@ rule tdoa_table:
             category="Tables",
             labels={"table": "TDoA"},
         ),
+    log:
+        "logs/tables/tdoa.log",
+    conda:
+        "../../envs/render.yaml"
+    threads: 1
     params:
         kind="tdoa",
         digits=2,
-    log:
-        "logs/tables/tdoa.log",
-    threads: 1
-    conda:
-        "../../envs/render.yaml"
     script:
         "../scripts/table.py"

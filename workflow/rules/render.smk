@@ -8,13 +8,13 @@ rule manipulation_figure:
             category="Manipulation",
             labels={"model": "{model}"},
         ),
-    params:
-        model_name=lambda wc: wc.model,
     log:
         "logs/render/manipulation_{model}.log",
-    threads: 1
     conda:
         "../../envs/render.yaml"
+    threads: 1
+    params:
+        model_name=lambda wc: wc.model,
     script:
         "../scripts/manipulation_figure.py"
 
@@ -37,25 +37,33 @@ rule render_source:
             caption="../report/audio.rst",
             category="Feature inspection",
             subcategory="{cond}",
-            labels={"model": "{model}", "source": "error_{extreme}", "file": "microphone audio"},
+            labels={
+                "model": "{model}",
+                "source": "error_{extreme}",
+                "file": "microphone audio",
+            },
         ),
         relevance=report(
             "results/page/figures/audio_relevance_{model}_{cond}_error_{extreme}.wav",
             caption="../report/audio.rst",
             category="Feature inspection",
             subcategory="{cond}",
-            labels={"model": "{model}", "source": "error_{extreme}", "file": "relevance audio"},
+            labels={
+                "model": "{model}",
+                "source": "error_{extreme}",
+                "file": "relevance audio",
+            },
         ),
+    log:
+        "logs/render/{model}/{cond}_error_{extreme}.log",
+    conda:
+        "../../envs/render.yaml"
+    threads: 1
     params:
         model_name=lambda wc: wc.model,
         cond=lambda wc: wc.cond,
         extreme=lambda wc: wc.extreme,
         pair=config["tdoa"]["pair"],
-    log:
-        "logs/render/{model}/{cond}_error_{extreme}.log",
-    threads: 1
-    conda:
-        "../../envs/render.yaml"
     script:
         "../scripts/render_source.py"
 
@@ -73,14 +81,14 @@ rule page:
             caption="../report/page.rst",
             category="Results page",
         ),
+    log:
+        "logs/render/page.log",
+    conda:
+        "../../envs/render.yaml"
+    threads: 1
     params:
         conditions=list(conditions),
         models=models,
         config=config,
-    log:
-        "logs/render/page.log",
-    threads: 1
-    conda:
-        "../../envs/render.yaml"
     script:
         "../scripts/build_page.py"

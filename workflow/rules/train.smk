@@ -18,6 +18,16 @@ rule train:
             subcategory="{model}",
             labels={"model": "{model}", "condition": "{cond}", "file": "loss curve"},
         ),
+    log:
+        "logs/train/{model}/{cond}.log",
+    benchmark:
+        "benchmarks/train/{model}/{cond}.tsv"
+    conda:
+        "../../envs/train.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=8000,
     params:
         model_name=lambda wc: wc.model,
         window=config["signals"]["window"],
@@ -25,16 +35,6 @@ rule train:
         settings=lambda wc: config["training"][wc.model],
         seed=config["seed"],
         device=config["training"]["device"],
-    log:
-        "logs/train/{model}/{cond}.log",
-    benchmark:
-        "benchmarks/train/{model}/{cond}.tsv"
-    resources:
-        gpu=1,
-        mem_mb=8000,
-    threads: 2
-    conda:
-        "../../envs/train.yaml"
     script:
         "../scripts/train.py"
 
@@ -54,19 +54,19 @@ rule evaluate:
             subcategory="{model}",
             labels={"model": "{model}", "condition": "{cond}"},
         ),
+    log:
+        "logs/evaluate/{model}/{cond}.log",
+    benchmark:
+        "benchmarks/evaluate/{model}/{cond}.tsv"
+    conda:
+        "../../envs/train.yaml"
+    threads: 1
     params:
         model_name=lambda wc: wc.model,
         cond=lambda wc: wc.cond,
         window=config["signals"]["window"],
         n_mics=config["geometry"]["array"]["n_mics"],
         device=config["training"]["device"],
-    log:
-        "logs/evaluate/{model}/{cond}.log",
-    benchmark:
-        "benchmarks/evaluate/{model}/{cond}.tsv"
-    threads: 1
-    conda:
-        "../../envs/train.yaml"
     script:
         "../scripts/evaluate.py"
 
@@ -74,7 +74,9 @@ rule evaluate:
 rule localization_table:
     input:
         expand(
-            "results/evaluation/{model}/{cond}/summary.json", model=models, cond=conditions
+            "results/evaluation/{model}/{cond}/summary.json",
+            model=models,
+            cond=conditions,
         ),
     output:
         md="results/tables/localization.md",
@@ -84,13 +86,13 @@ rule localization_table:
             category="Tables",
             labels={"table": "localization"},
         ),
+    log:
+        "logs/tables/localization.log",
+    conda:
+        "../../envs/render.yaml"
+    threads: 1
     params:
         kind="localization",
         digits=3,
-    log:
-        "logs/tables/localization.log",
-    threads: 1
-    conda:
-        "../../envs/render.yaml"
     script:
         "../scripts/table.py"

@@ -13,6 +13,11 @@ import yaml
 SCHEMA = Path(__file__).resolve().parents[3] / "config" / "schema.yaml"
 
 
+# Shortest window each model's pooling stack accepts (LocCNN: 7*5*5; SampleCNN: 3**6); models.py enforces
+# the same at build time, this check reports it before any job runs.
+MIN_WINDOW = {"loc_cnn": 175, "sample_cnn": 729}
+
+
 class ConfigError(ValueError):
     """The configuration is invalid; the message names the offending key."""
 
@@ -69,6 +74,10 @@ def _check_semantics(config):
                 raise ConfigError(f"pretrained.{model}.{cond}: no such condition (known: {', '.join(names)})")
             if not Path(path).is_file():
                 raise ConfigError(f"pretrained.{model}.{cond}: checkpoint {path!r} does not exist")
+    window = config["signals"]["window"]
+    for model in config["models"]:
+        if window < MIN_WINDOW[model]:
+            raise ConfigError(f"signals.window: {window} is shorter than {model}'s minimum {MIN_WINDOW[model]}")
     if config["corpus"]["kind"] in ("wav_dir",) and not config["corpus"]["path"]:
         raise ConfigError("corpus.path: required for corpus.kind 'wav_dir'")
 

@@ -15,6 +15,8 @@ def logger(log_path=None, name="sslrp"):
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
+    if log_path:  # an uncaught error lands in the rule's log too, not only in Snakemake's output
+        sys.excepthook = lambda *exc: log.error("step failed", exc_info=exc)
     return log
 
 
