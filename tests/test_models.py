@@ -89,7 +89,9 @@ def test_too_short_window_is_rejected(name, too_short):
         models.build(name, too_short)
 
 
-@pytest.mark.parametrize("name", models.MODEL_NAMES)
-def test_output_bias_starts_at_the_mean_position(name):
-    model = models.init_output_bias(models.build(name, 1280), [1.7, 5.5, 1.25])
-    assert torch.allclose(models.output_layer(model).bias, torch.tensor([1.7, 5.5, 1.25]))
+@pytest.mark.parametrize("name, output", [("loc_cnn", "fc2"), ("sample_cnn", "output_dense")])
+def test_last_linear_module_is_the_output_layer(name, output):
+    # training.fit(init_bias_to_mean=True) sets the bias of the model's last nn.Linear.
+    model = models.build(name, 1280)
+    last = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
+    assert last is getattr(model, output) and last.out_features == 3

@@ -166,20 +166,6 @@ def build(name, window, n_mics=16):
     return architecture(name)(window=window, n_mics=n_mics)
 
 
-def output_layer(model):
-    """The model's final Linear layer (the one that emits x, y, z)."""
-    return model.fc2 if isinstance(model, LocCNN) else model.output_dense
-
-
-@torch.no_grad()
-def init_output_bias(model, mean_position):
-    """Start the output at the mean training position (x, y, z): with little data the network then only has to
-    learn offsets from a sensible prior instead of the room's absolute coordinates."""
-    bias = output_layer(model).bias
-    bias.copy_(torch.as_tensor(mean_position, dtype=bias.dtype))
-    return model
-
-
 def load(name, checkpoint, window, n_mics=16):
     """A model built by name with a checkpoint's weights (strict: names and shapes must match), in eval mode.
 
