@@ -34,6 +34,10 @@ def minimal(**extra):
         (minimal(signals={"window": "5120"}), "signals.window"),
         (minimal(simulation={"shards": 0}), "simulation.shards"),
         (minimal(unknown_section={}), "unknown_section"),
+        (minimal(manipulation={"orderings": ["saliency"]}), "manipulation.orderings[0]"),
+        (minimal(manipulation={"attribution": {"smoothgrad": {"n_samples": 0}}}),
+         "manipulation.attribution.smoothgrad.n_samples"),
+        (minimal(srp={"grid": [41]}), "srp.grid"),
     ],
 )
 def test_bad_config_raises_config_error_naming_the_key(raw, key):
@@ -51,6 +55,10 @@ def test_semantic_errors_name_the_key(tmp_path):
         (minimal(corpus={"kind": "wav_dir"}), "corpus.path"),
         (minimal(pretrained={"loc_cnn": {"SNR_1_T60_9": "x.pth"}}), "pretrained.loc_cnn.SNR_1_T60_9"),
         (minimal(pretrained={"loc_cnn": {"SNR_20_T60_0.3": str(tmp_path / "none.pth")}}), "does not exist"),
+        (minimal(manipulation={"percents": [10, 20]}), "manipulation.percents"),
+        (minimal(manipulation={"orderings": ["gradient"]}), "manipulation.figure_orderings"),
+        (minimal(srp={"pairs": [[0, 16]]}), "srp.pairs[0]"),
+        (minimal(srp={"pairs": [[0, 1], [2, 2]]}), "srp.pairs[1]"),
     ]
     for raw, key in cases:
         with pytest.raises(configuration.ConfigError, match=re.escape(key)):
@@ -72,6 +80,10 @@ def test_defaults_are_filled_in_and_input_untouched():
     assert config["corpus"]["espeak"]["trim_db"] == 40  # defaults reach nested sections too
     assert config["training"]["loc_cnn"]["batch_size"] == 100  # and sections behind a $ref
     assert config["tdoa"]["pair"] == [7, 8]
+    assert config["manipulation"]["orderings"] == config["manipulation"]["figure_orderings"] == [
+        "relevance", "energy", "random"]
+    assert config["manipulation"]["attribution"]["integrated_gradients"]["steps"] == 20
+    assert config["srp"] == {"enabled": True, "grid": [41, 41], "height": None, "pairs": None}
 
 
 def test_given_values_win_over_defaults():
@@ -157,3 +169,9 @@ def test_snakemake_refuses_a_bad_config_before_any_job(tmp_path):
     assert "conditions[0].t60" in output
     assert "simulate_shard" not in output and "rule corpus" not in output
     assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
+
+
+def test_learning_rate_defaults_to_the_papers_per_model():
+    config = configuration.validate(minimal(training={"sample_cnn": {"max_epochs": 3}, "loc_cnn": {"lr": 0.05}}))
+    assert config["training"]["sample_cnn"]["lr"] == 1e-2
+    assert config["training"]["loc_cnn"]["lr"] == 0.05

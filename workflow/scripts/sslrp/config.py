@@ -16,6 +16,8 @@ SCHEMA = Path(__file__).resolve().parents[3] / "config" / "schema.yaml"
 # Shortest window each model's pooling stack accepts (LocCNN: 7*5*5; SampleCNN: 3**6); models.py enforces
 # the same at build time, this check reports it before any job runs.
 MIN_WINDOW = {"loc_cnn": 175, "sample_cnn": 729}
+# The paper's Adam learning rates, used where `training.{model}.lr` is left null.
+PAPER_LR = {"loc_cnn": 1e-3, "sample_cnn": 1e-2}
 
 
 class ConfigError(ValueError):
@@ -56,6 +58,9 @@ def validate(config, schema_path=SCHEMA):
         lines = [f"  {key_path(e.absolute_path)}: {e.message}" for e in errors]
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
     _check_semantics(config)
+    for model, rate in PAPER_LR.items():
+        if config["training"][model]["lr"] is None:
+            config["training"][model]["lr"] = rate
     return config
 
 
@@ -74,6 +79,17 @@ def _check_semantics(config):
                 raise ConfigError(f"pretrained.{model}.{cond}: no such condition (known: {', '.join(names)})")
             if not Path(path).is_file():
                 raise ConfigError(f"pretrained.{model}.{cond}: checkpoint {path!r} does not exist")
+    percents = config["manipulation"]["percents"]
+    if 0 not in percents or max(percents) <= 0:
+        raise ConfigError(f"manipulation.percents: {percents} must hold 0 and a larger value (AOPC is relative "
+                          "to P = 0)")
+    m = config["manipulation"]
+    if not set(m["figure_orderings"]) & set(m["orderings"]):
+        raise ConfigError(f"manipulation.figure_orderings: none of {m['figure_orderings']} is computed "
+                          f"(manipulation.orderings: {m['orderings']})")
+    for i, p in enumerate(config["srp"]["pairs"] or []):
+        if max(p) >= n_mics or p[0] == p[1]:
+            raise ConfigError(f"srp.pairs[{i}]: {p} must be two different mics in 0..{n_mics - 1}")
     window = config["signals"]["window"]
     for model in config["models"]:
         if window < MIN_WINDOW[model]:
