@@ -1,0 +1,113 @@
+"""The model steps (train, evaluate, select, relevance, manipulation, TDoA) on the tiny dataset: their
+outputs agree with independent computations."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from sslrp import dataset, models
+
+SETTINGS = {"lr": 1e-3, "batch_size": 16, "max_epochs": 2, "early_stopping_patience": 5, "lr_factor": 0.2,
+            "lr_patience": 2, "windows_per_source": 1, "random_offset": True, "init_bias_to_mean": True}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, step_script, tiny_dataset):
+    """A LocCNN trained for 2 epochs on the tiny dataset, and its evaluation."""
+    out = tmp_path_factory.mktemp("model")
+    checkpoint = out / "loc_cnn.pth"
+    step_script("train").run(str(tiny_dataset), checkpoint, out / "history.csv", out / "curve.png", "loc_cnn",
+                             512, 16, SETTINGS, 7, "cpu", 2)
+    step_script("evaluate").run(str(tiny_dataset), checkpoint, out / "windows.csv", out / "sources.csv",
+                                out / "summary.json", out / "positions.png", "loc_cnn", "tiny", 512, 16, "cpu", 2)
+    return out
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_training_writes_a_history_row_per_epoch_and_drops_its_resume_state(trained):
+    rows = read_csv(trained / "history.csv")
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert all(np.isfinite(float(r["val_loss"])) for r in rows)
+    assert not (trained / "loc_cnn.resume.pt").exists()
+    assert (trained / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_checkpoint_loads_back_and_reproduces_the_evaluated_predictions(trained, tiny_dataset):
+    model = models.load("loc_cnn", trained / "loc_cnn.pth", 512)
+    test = dataset.read_split(tiny_dataset, "test")
+    with torch.no_grad():
+        pred = model(torch.from_numpy(test.windows)).numpy()
+    rows = read_csv(trained / "windows.csv")
+    stored = np.array([[float(r[f"{c}_pred"]) for c in "xyz"] for r in rows])
+    np.testing.assert_allclose(stored, pred, rtol=1e-5, atol=1e-6)
+
+
+def test_evaluation_mae_equals_an_independent_computation(trained, tiny_dataset):
+    rows = read_csv(trained / "windows.csv")
+    pred = np.array([[float(r[f"{c}_pred"]) for c in "xyz"] for r in rows])
+    true = np.array([[float(r[c]) for c in "xyz"] for r in rows])
+    summary = json.loads((trained / "summary.json").read_text())
+    assert summary["mae"] == pytest.approx(np.abs(pred - true).mean())
+    assert summary["mae_xyz"] == pytest.approx(np.abs(pred - true).mean(axis=0))
+    train = dataset.read_split(tiny_dataset, "train", windows=False)
+    baseline = np.abs(train.position.mean(axis=0) - true).mean()
+    assert summary["baseline_mae"] == pytest.approx(baseline)
+
+
+def test_selection_picks_the_smallest_and_largest_mean_euclidean_error(trained, step_script):
+    step_script("select_sources").run(trained / "sources.csv", trained / "selection.json")
+    picks = json.loads((trained / "selection.json").read_text())
+    rows = read_csv(trained / "windows.csv")
+    errors = {}
+    for r in rows:
+        e = np.linalg.norm([float(r[f"{c}_pred"]) - float(r[c]) for c in "xyz"])
+        errors.setdefault(int(r["source"]), []).append(e)
+    means = {s: np.mean(v) for s, v in errors.items()}
+    assert picks["min"]["source"] == min(means, key=means.get)
+    assert picks["max"]["source"] == max(means, key=means.get)
+    assert picks["max"]["euclidean_error"] == pytest.approx(max(means.values()))
+
+
+def test_pretrained_checkpoint_is_adopted_instead_of_training(trained, step_script, tiny_dataset, tmp_path):
+    out = tmp_path / "adopted.pth"
+    step_script("train").run(str(tiny_dataset), out, tmp_path / "h.csv", tmp_path / "c.png", "loc_cnn", 512, 16,
+                             SETTINGS, 7, "cpu", 2, pretrained=trained / "loc_cnn.pth")
+    given = torch.load(trained / "loc_cnn.pth", weights_only=True)
+    adopted = torch.load(out, weights_only=True)
+    assert given.keys() == adopted.keys() and all(torch.equal(given[k], adopted[k]) for k in given)
+    assert read_csv(tmp_path / "h.csv") == []
+
+
+def test_a_checkpoint_of_another_architecture_is_refused_naming_the_file(trained, tmp_path):
+    with pytest.raises(RuntimeError, match="loc_cnn.pth"):
+        models.load("sample_cnn", trained / "loc_cnn.pth", 1024)
+
+
+def test_relevance_manipulation_and_tdoa_steps_agree_with_the_test_split(trained, step_script, tiny_dataset,
+                                                                         tmp_path):
+    rel_path = tmp_path / "relevance.h5"
+    step_script("relevance").run(str(tiny_dataset), trained / "loc_cnn.pth", rel_path, "loc_cnn", 512, 16,
+                                 "ground_truth", "signal", 8, "cpu", 2)
+    test = dataset.read_split(tiny_dataset, "test")
+    relevance = dataset.read_relevance(rel_path, test)
+    assert relevance.shape == test.windows.shape and np.isfinite(relevance).all()
+
+    curve_path = tmp_path / "curve.json"
+    step_script("manipulation").run(str(tiny_dataset), trained / "loc_cnn.pth", rel_path, curve_path, "loc_cnn",
+                                    "tiny", 512, 16, [0, 30], ["relevance", "energy", "random"], 8, 7, "cpu", 2)
+    curve = json.loads(curve_path.read_text())
+    unperturbed = json.loads((trained / "summary.json").read_text())["mae"]
+    assert all(curve["mae"][o][0] == pytest.approx(unperturbed, rel=1e-5) for o in curve["mae"])
+
+    tdoa_path = tmp_path / "tdoa.json"
+    step_script("tdoa").run(str(tiny_dataset), [rel_path], tdoa_path, "tiny", ["loc_cnn"], [7, 8], None, 343.0)
+    result = json.loads(tdoa_path.read_text())
+    assert set(result["signals"]) == {"microphone", "loc_cnn"}
+    assert all(s["n_windows"] == len(test.windows) for s in result["signals"].values())
