@@ -30,6 +30,7 @@ TINY_RAW_CONFIG = {
     "corpus": {"kind": "espeak", "n_utterances": 4, "espeak": {"sentences_per_utterance": 1}},
     "signals": {"window": 512, "max_seconds": 0.3},
     "simulation": {"shards": 2, "max_order": 2},
+    "models": ["loc_cnn"],  # SampleCNN needs windows of >= 729 samples; the data fixtures need no model
 }
 TINY_COND = "SNR_20_T60_0.3"
 
