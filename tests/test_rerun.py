@@ -1,0 +1,225 @@
+"""What Snakemake re-does after a complete run of the tiny config: nothing on a second run; after a change of
+one condition, only that condition's jobs (and the aggregates reading them); after a change of one model's
+training settings, only that model's chain. And a training job killed mid-run resumes, with
+`--rerun-incomplete`, to exactly the result of a run that never stopped."""
+
+import copy
+import csv
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from conftest import REPO
+from test_workflow import TINY, snakemake, write_config
+
+CONDS = ("SNR_20_T60_0.2", "SNR_10_T60_0.4")  # TINY's conditions, in order
+MODELS = ("loc_cnn", "sample_cnn")
+DATA_RULES = {"corpus", "simulate_shard", "gather_dataset"}
+
+JOB = re.compile(r"^(?:local)?rule (\w+):\n((?:    .*\n)*)", re.M)
+
+
+def key_values(line):
+    """`a=1, b=x` (a job's wildcards or resources line) as {"a": "1", "b": "x"}."""
+    return dict(item.split("=", 1) for item in line.split(", ")) if line else {}
+
+
+def planned_jobs(output):
+    """The jobs of a dry run's output: a list of (rule, wildcards dict, resources dict)."""
+    jobs = []
+    for rule, body in JOB.findall(output):
+        fields = dict(re.findall(r"^    (\w+): (.*)$", body, re.M))
+        jobs.append((rule, key_values(fields.get("wildcards")), key_values(fields.get("resources"))))
+    total = re.search(r"^total\s+(\d+)$", output, re.M)
+    assert total and int(total.group(1)) == len(jobs), output[-3000:]
+    return jobs
+
+
+def dry_run(workdir, config, folder):
+    """The jobs `snakemake -n` plans in `workdir` under `config` (given as --configfile; the workdir's own
+    config and results stay untouched)."""
+    path = folder / "changed.yaml"
+    path.write_text(yaml.safe_dump(config))
+    done = snakemake(workdir, "-n", config=path)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return planned_jobs(done.stdout + done.stderr)
+
+
+def by(jobs, key):
+    """{wildcard value: set of rules} over the jobs that have wildcard `key` (None: the jobs without it)."""
+    found = {}
+    for rule, wildcards, _ in jobs:
+        found.setdefault(wildcards.get(key), set()).add(rule)
+    return found
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """One complete run of the tiny config (2 conditions, 9x9 grid, W = 768, 2 epochs)."""
+    workdir = tmp_path_factory.mktemp("rerun")
+    write_config(workdir, TINY)
+    done = snakemake(workdir)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return workdir
+
+
+def test_second_run_has_nothing_to_do(finished_run):
+    done = snakemake(finished_run, "-n")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Nothing to be done" in done.stdout + done.stderr
+
+
+def test_new_snr_of_one_condition_runs_only_that_condition_and_the_aggregates(finished_run, tmp_path):
+    config = copy.deepcopy(TINY)
+    config["conditions"][0]["snr"] = 25  # SNR_20_T60_0.2 becomes SNR_25_T60_0.2
+    jobs = dry_run(finished_run, config, tmp_path)
+    per_cond = by(jobs, "cond")
+    assert set(per_cond) - {None} == {"SNR_25_T60_0.2"}  # nothing of SNR_10_T60_0.4 runs again
+    assert {"simulate_shard", "gather_dataset", "train", "evaluate", "relevance"} <= per_cond["SNR_25_T60_0.2"]
+    for model in MODELS:
+        assert ("train", {"model": model, "cond": "SNR_25_T60_0.2"}) in [(r, w) for r, w, _ in jobs]
+    aggregates = per_cond.get(None, set())
+    assert {"localization_table", "page"} <= aggregates
+    assert "corpus" not in aggregates  # the corpus does not depend on the condition
+
+
+def test_other_image_order_of_one_condition_reruns_only_that_condition(finished_run, tmp_path):
+    # Same condition name, new simulation parameter: Snakemake sees changed params of that condition only.
+    config = copy.deepcopy(TINY)
+    config["conditions"][1]["max_order"] = 3  # TINY's simulation.max_order is 4
+    jobs = dry_run(finished_run, config, tmp_path)
+    per_cond = by(jobs, "cond")
+    assert set(per_cond) - {None} == {"SNR_10_T60_0.4"}
+    assert {"simulate_shard", "gather_dataset", "train", "evaluate", "relevance"} <= per_cond["SNR_10_T60_0.4"]
+    assert "corpus" not in per_cond.get(None, set())
+
+
+def test_new_learning_rate_of_one_model_reruns_only_that_models_chain(finished_run, tmp_path):
+    config = copy.deepcopy(TINY)
+    config["training"]["loc_cnn"]["lr"] = 2e-3
+    jobs = dry_run(finished_run, config, tmp_path)
+    rules = {rule for rule, _, _ in jobs}
+    assert not rules & DATA_RULES  # no simulation
+    per_model = by(jobs, "model")
+    assert set(per_model) - {None} == {"loc_cnn"}  # nothing of sample_cnn runs again
+    chain = {"train", "evaluate", "relevance", "select_sources", "manipulation", "render_source"}
+    assert chain <= per_model["loc_cnn"]
+    assert {w["cond"] for r, w, _ in jobs if r == "train"} == set(CONDS)
+    assert {"localization_table", "page"} <= per_model.get(None, set())
+
+
+# --- a training job killed mid-run ----------------------------------------------------------------------
+
+KILL_COND = CONDS[0]
+CHECKPOINT = f"results/models/loc_cnn/{KILL_COND}.pth"
+TRAIN_LOG = f"logs/train/loc_cnn/{KILL_COND}.log"
+LONG_EPOCHS = 10
+
+
+@pytest.fixture(scope="module")
+def long_training_config(tmp_path_factory):
+    """TINY with LocCNN training long enough (10 epochs, no early stop) to be killed in the middle."""
+    config = copy.deepcopy(TINY)
+    config["training"]["loc_cnn"].update(max_epochs=LONG_EPOCHS, early_stopping_patience=LONG_EPOCHS)
+    path = tmp_path_factory.mktemp("long") / "long.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def trained(workdir):
+    """The checkpoint's tensors and the per-epoch history (without the wall-clock column)."""
+    state = torch.load(workdir / CHECKPOINT, map_location="cpu", weights_only=True)
+    with open((workdir / CHECKPOINT).with_suffix(".csv")) as f:
+        history = [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
+    return state, history
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(finished_run, long_training_config, tmp_path_factory):
+    """The long LocCNN training of one condition, run without interruption (in a copy of the finished run)."""
+    workdir = tmp_path_factory.mktemp("uninterrupted") / "run"
+    shutil.copytree(finished_run, workdir, symlinks=True)
+    done = snakemake(workdir, CHECKPOINT, config=long_training_config)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return trained(workdir)
+
+
+def training_processes(session):
+    """Pids of the step-script processes of the train rule in the given session (Snakemake runs a `script:`
+    as `python .snakemake/scripts/tmp….train.py`)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+            if os.getsid(int(proc.name)) == session and any(arg.endswith(b".train.py") for arg in cmdline):
+                pids.append(int(proc.name))
+        except (OSError, ProcessLookupError):
+            continue
+    return pids
+
+
+def start_and_kill_mid_training(workdir, config, what):
+    """Start Snakemake on the checkpoint in its own session; once epoch 2 is logged and its resume state is
+    on disk, SIGKILL either the training process (`job`) or the whole session (`run`: Snakemake and its
+    jobs, as when the machine goes down)."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--cores", "2", CHECKPOINT, "--configfile", str(config)]
+    log, resume = workdir / TRAIN_LOG, (workdir / CHECKPOINT).with_suffix(".resume.pt")
+    log.unlink(missing_ok=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "PYTHONHASHSEED": "0"})
+    try:
+        deadline = time.monotonic() + 600
+        while not (log.exists() and re.search(r"epoch [2-9]/", log.read_text()) and resume.exists()):
+            assert proc.poll() is None, "Snakemake ended before the training could be killed"
+            assert time.monotonic() < deadline, "training did not reach epoch 2 in 10 minutes"
+            time.sleep(0.1)
+        assert f"epoch {LONG_EPOCHS}/" not in log.read_text(), "training finished before it could be killed"
+        if what == "job":
+            pids = training_processes(proc.pid)
+            assert pids, "no training process found"
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+            assert proc.wait(timeout=120) != 0  # Snakemake reports the failed job and stops
+        else:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.mark.parametrize("what", ["job", "run"])
+def test_killed_training_resumes_to_the_uninterrupted_result(what, finished_run, long_training_config,
+                                                             uninterrupted, tmp_path):
+    workdir = tmp_path / "run"
+    shutil.copytree(finished_run, workdir, symlinks=True)
+    start_and_kill_mid_training(workdir, long_training_config, what)
+    assert not (workdir / CHECKPOINT).exists()
+    assert (workdir / CHECKPOINT).with_suffix(".resume.pt").exists()
+    if what == "run":  # a killed Snakemake leaves its lock behind
+        assert snakemake(workdir, "--unlock", config=long_training_config).returncode == 0
+    done = snakemake(workdir, "--rerun-incomplete", CHECKPOINT, config=long_training_config)
+    assert done.returncode == 0, done.stderr[-4000:]
+    resumed = re.search(r"resuming from .* after epoch (\d+)", (workdir / TRAIN_LOG).read_text())
+    assert resumed and 1 <= int(resumed.group(1)) < LONG_EPOCHS
+    assert not (workdir / CHECKPOINT).with_suffix(".resume.pt").exists()  # removed once the checkpoint is in
+
+    state, history = trained(workdir)
+    reference_state, reference_history = uninterrupted
+    assert history == reference_history
+    assert state.keys() == reference_state.keys()
+    for name, tensor in state.items():
+        assert torch.equal(tensor, reference_state[name]), name
