@@ -218,3 +218,57 @@ def test_pooled_curve_equals_curve_over_all_windows(data):
     assert pooled["n_windows"] == N
     for ordering in args["orderings"]:
         np.testing.assert_allclose(pooled["mae"][ordering], whole["mae"][ordering], rtol=1e-12)
+
+
+def test_curve_takes_a_dict_of_attribution_maps_per_ordering(data):
+    windows, relevance, true, predict = data
+    maps = {"relevance": relevance, "gradient": -relevance, "integrated_gradients": relevance}
+    orderings = ("relevance", "gradient", "integrated_gradients", "energy", "random")
+    curve = metrics.manipulation_curve(predict, windows, true, maps, np.random.default_rng(0),
+                                       orderings=orderings, batch_size=3)
+    plain = metrics.manipulation_curve(predict, windows, true, relevance, np.random.default_rng(0),
+                                       batch_size=3)
+    assert list(curve["mae"]) == list(orderings)
+    for ordering in metrics.ORDERINGS:  # the paper's three are unchanged by the extra orderings
+        assert curve["mae"][ordering] == plain["mae"][ordering]
+    assert curve["mae"]["integrated_gradients"] == curve["mae"]["relevance"]  # same map, same curve
+    assert curve["mae"]["gradient"] != curve["mae"]["relevance"]
+    slow = metrics.manipulation_curve_reference(predict, windows, true, maps, np.random.default_rng(0),
+                                                orderings=orderings, batch_size=3)
+    for ordering in orderings:
+        np.testing.assert_allclose(curve["mae"][ordering], slow["mae"][ordering], rtol=1e-12)
+
+
+def test_attribution_ordering_without_its_map_is_refused(data):
+    windows, relevance, true, predict = data
+    with pytest.raises(ValueError, match="'smoothgrad' needs an attribution map"):
+        metrics.manipulation_curve(predict, windows, true, relevance, None, orderings=("smoothgrad",))
+    with pytest.raises(ValueError, match="'relevance' needs an attribution map"):
+        metrics.removal_order(windows, {"gradient": relevance}, "relevance")
+    with pytest.raises(ValueError, match="unknown ordering"):
+        metrics.removal_order(windows, relevance, "saliency")
+
+
+# --- AOPC ----------------------------------------------------------------------------------------
+
+def test_aopc_is_the_mean_increase_over_positive_percents():
+    assert metrics.aopc([0, 10, 20], [0.1, 0.2, 0.4]) == pytest.approx((0.1 + 0.3) / 2)
+    assert metrics.aopc([10, 0, 30, 20], [0.3, 0.1, 0.1, 0.5]) == pytest.approx((0.2 + 0.0 + 0.4) / 3)
+    assert metrics.aopc([0, 50], [0.2, 0.2]) == 0.0
+    assert metrics.aopc([0, 10, 20], [0.3, 0.2, 0.1]) == pytest.approx(-0.15)  # removal helped
+
+
+def test_aopc_needs_zero_and_a_positive_percent():
+    for percents, values in (([10, 20], [0.1, 0.2]), ([0], [0.1])):
+        with pytest.raises(ValueError, match="P = 0"):
+            metrics.aopc(percents, values)
+    with pytest.raises(ValueError, match="percents"):
+        metrics.aopc([0, 10], [0.1])
+
+
+def test_localization_summary_compares_with_the_constant_baseline():
+    true = np.array([[1.0, 5.0, 1.0], [2.0, 6.0, 1.5]])
+    out = metrics.localization_summary(true + [0.1, -0.2, 0.0], true, [1.5, 5.5, 1.25])
+    assert out["n_windows"] == 2
+    assert out["mae"] == pytest.approx(0.1) and out["mae_xyz"] == pytest.approx([0.1, 0.2, 0.0])
+    assert out["baseline_mae_xyz"] == pytest.approx([0.5, 0.5, 0.25])

@@ -102,3 +102,23 @@ def test_write_wav_keeps_silence_silent_and_rejects_multichannel(tmp_path):
     assert not np.any(sf.read(tmp_path / "zero.wav")[0])
     with pytest.raises(ValueError):
         plots.write_wav(tmp_path / "two.wav", np.zeros((2, 100)), FS)
+
+
+def test_manipulation_figure_step_draws_only_the_figure_orderings(tmp_path, monkeypatch, step_script):
+    import json
+
+    script = step_script("manipulation_figure")
+    drawn = []
+    monkeypatch.setattr(script.plots, "save_figure", lambda fig, path: drawn.append(fig))
+    paths = []
+    for cond in CONDITIONS[:2]:
+        paths.append(tmp_path / f"{cond}.json")
+        paths[-1].write_text(json.dumps({
+            "model": "loc_cnn", "condition": cond, "percents": [0, 50], "n_windows": 3,
+            "mae": {o: [0.1, 0.2] for o in ("energy", "gradient", "random", "relevance", "smoothgrad")}}))
+    script.run([str(p) for p in paths], str(tmp_path / "m.png"), "loc_cnn",
+               orderings=["relevance", "smoothgrad", "random", "integrated_gradients"], log=str(tmp_path / "log"))
+    fig, = drawn
+    for ax in fig.axes:
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["relevance", "smoothgrad", "random"]
+    assert "not drawn: integrated_gradients" in (tmp_path / "log").read_text()

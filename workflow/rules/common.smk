@@ -44,6 +44,17 @@ def page_figures():
     )
 
 
+def srp_summaries():
+    """The SRP-PHAT baseline's summaries, one per condition, when `srp.enabled`."""
+    if not config["srp"]["enabled"]:
+        return []
+    return expand("results/evaluation/srp_phat/{cond}/summary.json", cond=conditions)
+
+
 def all_outputs():
-    """What `snakemake` builds by default: the results page and everything on it."""
-    return ["results/page/index.html", "results/tables/manipulation.md"]
+    """What `snakemake` builds by default: the results page and everything on it, and the tables."""
+    return [
+        "results/page/index.html",
+        "results/tables/manipulation.md",
+        "results/tables/aopc.md",
+    ]

@@ -64,6 +64,8 @@ rule manipulation:
         batch_size=config["explain"]["batch_size"],
         seed=config["seed"],
         device=config["training"]["device"],
+        gate=config["explain"]["gate"],
+        attribution_settings=config["manipulation"]["attribution"],
     script:
         "../scripts/manipulation.py"
 
@@ -88,6 +90,31 @@ rule manipulation_table:
     threads: 1
     params:
         kind="manipulation",
+        digits=3,
+    script:
+        "../scripts/table.py"
+
+
+rule aopc_table:
+    input:
+        expand(
+            "results/manipulation/{model}/{cond}.json", model=models, cond=conditions
+        ),
+    output:
+        md="results/tables/aopc.md",
+        csv=report(
+            "results/tables/aopc.csv",
+            caption="../report/aopc_table.rst",
+            category="Tables",
+            labels={"table": "AOPC"},
+        ),
+    log:
+        "logs/tables/aopc.log",
+    conda:
+        "../../envs/render.yaml"
+    threads: 1
+    params:
+        kind="aopc",
         digits=3,
     script:
         "../scripts/table.py"

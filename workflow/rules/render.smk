@@ -15,6 +15,7 @@ rule manipulation_figure:
     threads: 1
     params:
         model_name=lambda wc: wc.model,
+        orderings=config["manipulation"]["figure_orderings"],
     script:
         "../scripts/manipulation_figure.py"
 

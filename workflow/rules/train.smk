@@ -71,6 +71,26 @@ rule evaluate:
         "../scripts/evaluate.py"
 
 
+rule srp_baseline:
+    input:
+        data="results/data/{cond}.h5",
+    output:
+        "results/evaluation/srp_phat/{cond}/summary.json",
+    log:
+        "logs/evaluate/srp_phat/{cond}.log",
+    benchmark:
+        "benchmarks/evaluate/srp_phat/{cond}.tsv"
+    conda:
+        "../../envs/explain.yaml"
+    threads: 1
+    params:
+        cond=lambda wc: wc.cond,
+        geometry=config["geometry"],
+        settings=config["srp"],
+    script:
+        "../scripts/srp_baseline.py"
+
+
 rule localization_table:
     input:
         expand(
@@ -78,6 +98,7 @@ rule localization_table:
             model=models,
             cond=conditions,
         ),
+        srp_summaries(),
     output:
         md="results/tables/localization.md",
         csv=report(

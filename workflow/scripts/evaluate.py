@@ -17,18 +17,6 @@ def write_csv(path, header, rows):
         writer.writerows(rows)
 
 
-def summary(pred, true, baseline_position):
-    """MAE (overall, per coordinate) of the model and of always predicting `baseline_position`."""
-    baseline = np.broadcast_to(baseline_position, true.shape)
-    return {
-        "n_windows": len(true),
-        "mae": metrics.mae(pred, true),
-        "mae_xyz": metrics.mae_per_coordinate(pred, true).tolist(),
-        "baseline_mae": metrics.mae(baseline, true),
-        "baseline_mae_xyz": metrics.mae_per_coordinate(baseline, true).tolist(),
-    }
-
-
 def run(data, checkpoint, windows_csv, sources_csv, summary_json, positions_png, model_name, cond,
         window, n_mics, device, threads, log=None):
     log = steps.logger(log)
@@ -46,7 +34,7 @@ def run(data, checkpoint, windows_csv, sources_csv, summary_json, positions_png,
               [[s, test.source_index[s], *test.position[s], n, e, a] for s, n, e, a in
                zip(errors["source"], errors["n_windows"], errors["euclidean"], errors["absolute"])])
     result = {"model": model_name, "condition": cond,
-              **summary(pred, true, train.position.mean(axis=0))}
+              **metrics.localization_summary(pred, true, train.position.mean(axis=0))}
     write_json(summary_json, result)
     log.info(f"test MAE {result['mae']:.3f} m (x/y/z {np.round(result['mae_xyz'], 3).tolist()}), "
              f"baseline {result['baseline_mae']:.3f} m")

@@ -1,33 +1,53 @@
 """Input manipulation of one model x condition: zero the top P % of each test window's samples by
-relevance, energy or at random and measure the localization MAE per P."""
+relevance, energy, at random or by another attribution method (gradient, SmoothGrad, Integrated Gradients,
+...; computed here for the test windows) and measure the localization MAE per P."""
 
 import functools
+import time
 
 import numpy as np
 import torch
 
-from sslrp import dataset, metrics, models, seeding, steps, training
+from sslrp import attribution, dataset, metrics, models, seeding, steps, training
 from sslrp.io import write_json
 
 
 def run(data, checkpoint, relevance_path, out, model_name, cond, window, n_mics, percents, orderings,
-        batch_size, seed, device, threads, log=None):
+        batch_size, seed, device, threads, gate="signal", attribution_settings=None, log=None):
     log = steps.logger(log)
     torch.set_num_threads(threads)
     device = training.pick_device(device)
     model = models.load(model_name, checkpoint, window, n_mics)
     test = dataset.read_split(data, "test")
-    relevance = dataset.read_relevance(relevance_path, test)
+    relevance, targets = dataset.read_relevance(relevance_path, test, targets=True)
+    true = test.position[test.source]
     predict = functools.partial(training.predict, model, batch_size=batch_size, device=device)
-    with torch.no_grad():
-        curve = metrics.manipulation_curve(
-            predict, test.windows, test.position[test.source], relevance,
-            seeding.rng(seed, f"manipulation/{model_name}/{cond}"), orderings=orderings, percents=percents,
-            batch_size=batch_size,
-        )
+    curve_of = functools.partial(metrics.manipulation_curve, predict, test.windows, true, percents=percents,
+                                 batch_size=batch_size)
+    paper = [o for o in orderings if o not in attribution.METHODS]
+    mae, seconds = {}, {}
+    if paper:  # the paper's orderings in one pass; the random stream is theirs alone
+        with torch.no_grad():
+            mae |= curve_of({"relevance": relevance}, seeding.rng(seed, f"manipulation/{model_name}/{cond}"),
+                            orderings=paper)["mae"]
+    del relevance
+    for method in (o for o in orderings if o in attribution.METHODS):  # one map in memory at a time
+        start = time.perf_counter()
+        method_seed = int(seeding.rng(seed, f"attribution/{method}/{model_name}/{cond}").integers(2 ** 31))
+        attribution_map = attribution.attribute(method, model, model_name, test.windows,
+                                                np.asarray(targets, np.float32), batch_size, device, gate,
+                                                method_seed, attribution_settings)
+        seconds[method] = (time.perf_counter() - start) / max(len(test.windows), 1)
+        log.info(f"{method}: {1000 * seconds[method]:.1f} ms per window")
+        with torch.no_grad():
+            mae |= curve_of({method: attribution_map}, None, orderings=[method])["mae"]
+        del attribution_map
+    curve = {"percents": [int(p) for p in percents], "n_windows": len(test.windows),
+             "mae": {o: mae[o] for o in orderings}}
     for ordering, values in curve["mae"].items():
-        log.info(f"{ordering:>9}: " + " ".join(f"{p:g}%={v:.3f}" for p, v in zip(percents, values)))
-    write_json(out, {"model": model_name, "condition": cond, **curve})
+        log.info(f"{ordering:>20}: " + " ".join(f"{p:g}%={v:.3f}" for p, v in zip(percents, values))
+                 + f"  AOPC={metrics.aopc(percents, values):.3f}")
+    write_json(out, {"model": model_name, "condition": cond, **curve, "attribution_seconds_per_window": seconds})
 
 
 def cli():
@@ -43,7 +63,8 @@ def cli():
     m = config["manipulation"]
     run(args.data, args.checkpoint, args.relevance, args.out, args.model, args.cond,
         config["signals"]["window"], config["geometry"]["array"]["n_mics"], m["percents"], m["orderings"],
-        config["explain"]["batch_size"], config["seed"], config["training"]["device"], 2, args.log)
+        config["explain"]["batch_size"], config["seed"], config["training"]["device"], 2,
+        config["explain"]["gate"], m["attribution"], args.log)
 
 
 if "snakemake" in globals():

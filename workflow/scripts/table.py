@@ -1,4 +1,4 @@
-"""Collect per-job JSON results into one table (markdown + CSV): localization, manipulation or TDoA."""
+"""Collect per-job JSON results into one table (markdown + CSV): localization, manipulation, AOPC or TDoA."""
 
 import json
 
@@ -18,7 +18,7 @@ def cli():
     p.add_argument("--md", required=True)
     p.add_argument("--csv", required=True)
     p.add_argument("--digits", type=int, default=3)
-    p.add_argument("results", nargs="+", help="JSON files from evaluate.py, manipulation.py or tdoa.py")
+    p.add_argument("results", nargs="+", help="JSON files from evaluate.py / srp_baseline.py, manipulation.py or tdoa.py")
     args = p.parse_args()
     run(args.results, args.md, args.csv, args.kind, args.digits, args.log)
 

@@ -148,13 +148,18 @@ def write_relevance(path, relevance, targets, test, attrs):
         f["window"] = test.window
 
 
-def read_relevance(path, test=None):
-    """Relevance [N_win, M, W] written by `write_relevance`; checked against `test` when given."""
+def read_relevance(path, test=None, targets=False):
+    """Relevance [N_win, M, W] written by `write_relevance`; checked against `test` when given.
+
+    With `targets`, returns (relevance, targets [N_win, 3]): the output relevance each window's LRP
+    started from, so that other attribution methods can explain the same output.
+    """
     with _open(path) as f:
         try:
             relevance, source = f["relevance"][:], f["source"][:]
+            target = f["target"][:] if targets else None
         except KeyError as err:
             raise DatasetError(f"{path}: not a relevance file ({err})") from err
     if test is not None and not np.array_equal(source, test.source):
         raise DatasetError(f"{path}: its windows do not match the test split; re-run the relevance step")
-    return relevance
+    return (relevance, target) if targets else relevance

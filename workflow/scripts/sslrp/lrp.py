@@ -95,20 +95,33 @@ def _composite(canonizers=()):
     return SpecialFirstLayerMapComposite(layer_map, first_map, canonizers=list(canonizers))
 
 
+def check_model(model_name, model):
+    """Raise TypeError unless `model` is the architecture `model_name` names."""
+    expected = architecture(model_name)
+    if not isinstance(model, expected):
+        raise TypeError(
+            f"model_name {model_name!r} expects a {expected.__name__}, got {type(model).__name__}"
+        )
+
+
+def canonizers_for(model_name, gate="signal"):
+    """Fresh canonizers a zennit composite needs for `model_name`: none for LocCNN; for SampleCNN BatchNorm
+    merging, the residual `Sum` and the one-sided SE gate. Any LRP composite (also zennit's built-in ones)
+    must get them for SampleCNN."""
+    _check_gate(gate)
+    if model_name == "loc_cnn":
+        return []
+    return [SequentialMergeBatchNorm(), residual_canonizer(), gate_canonizer(gate)]
+
+
 def composite_for(model_name, model, gate="signal"):
     """The zennit composite (rules + canonizers) for `model`, built as `model_name`.
 
     A fresh composite per call: a zennit composite may be registered to one model at a time.
     """
     _check_gate(gate)
-    expected = architecture(model_name)
-    if not isinstance(model, expected):
-        raise TypeError(
-            f"model_name {model_name!r} expects a {expected.__name__}, got {type(model).__name__}"
-        )
-    if model_name == "loc_cnn":
-        return _composite()
-    return _composite([SequentialMergeBatchNorm(), residual_canonizer(), gate_canonizer(gate)])
+    check_model(model_name, model)
+    return _composite(canonizers_for(model_name, gate))
 
 
 def relevance(model, model_name, windows, targets, batch_size=64, gate="signal", device="cpu"):

@@ -1,4 +1,4 @@
-"""Evaluation metrics: localization error, GCC-PHAT / TDoA, correlation time, input manipulation.
+"""Evaluation metrics: localization error, GCC-PHAT / TDoA, correlation time, input manipulation, AOPC.
 
 Pure functions on numpy arrays. Conventions used throughout:
 - positions are [N, 3] arrays in metres (x, y, z); errors are predicted minus true;
@@ -6,12 +6,18 @@ Pure functions on numpy arrays. Conventions used throughout:
 - delays and lags are in samples.
 """
 
+from collections.abc import Mapping
+
 import numpy as np
 from scipy import fft
 
 # Guards the PHAT division: bins whose cross-spectrum is exactly zero give 0 instead of NaN.
 _TINY = np.finfo(np.float64).tiny
-ORDERINGS = ("relevance", "energy", "random")
+ORDERINGS = ("relevance", "energy", "random")  # the paper's three
+# Attribution orderings beyond the paper (maps from sslrp.attribution); like "relevance", each removes the
+# samples with the highest attribution value first.
+ATTRIBUTIONS = ("gradient", "gradient_x_input", "smoothgrad", "integrated_gradients", "epsilon_plus_flat")
+ALL_ORDERINGS = (*ORDERINGS, *ATTRIBUTIONS)
 PERCENTS = (0, 10, 20, 30, 40, 50, 60, 70)
 
 
@@ -25,6 +31,20 @@ def mae(pred, true):
 def mae_per_coordinate(pred, true):
     """Mean absolute error of each coordinate over the rows: [3] for (x, y, z)."""
     return np.mean(np.abs(np.asarray(pred, float) - np.asarray(true, float)), axis=0)
+
+
+def localization_summary(pred, true, baseline_position):
+    """The evaluation summary: MAE (overall, per coordinate) of `pred` and of always predicting
+    `baseline_position` (the mean training position), over the rows of `true`."""
+    true = np.asarray(true, float)
+    baseline = np.broadcast_to(baseline_position, true.shape)
+    return {
+        "n_windows": len(true),
+        "mae": mae(pred, true),
+        "mae_xyz": mae_per_coordinate(pred, true).tolist(),
+        "baseline_mae": mae(baseline, true),
+        "baseline_mae_xyz": mae_per_coordinate(baseline, true).tolist(),
+    }
 
 
 def per_source_errors(pred, true, source):
@@ -151,10 +171,22 @@ def n_removed(percent, size):
 def removal_order(windows, relevance, ordering, rng=None):
     """Flat sample indices of each window, most important first: [N, M*W] int.
 
-    ordering "relevance": highest signed relevance first; "energy": highest |x| first; "random":
-    a random permutation per window from `rng`. Ties keep index order, as a stable sort would.
+    ordering "energy": highest |x| first; "random": a random permutation per window from `rng`; an
+    attribution ordering ("relevance", "gradient", ...: see `ALL_ORDERINGS`): highest signed value of
+    its map first (see `attribution_map` for how `relevance` gives the maps). Ties keep index order,
+    as a stable sort would.
     """
     return _argsort_rows(removal_keys(windows, relevance, ordering, rng))
+
+
+def attribution_map(relevance, ordering):
+    """The map an attribution ordering sorts by. `relevance` is either one array (the paper's LRP
+    relevance: the map of "relevance" only) or a dict ordering -> array."""
+    maps = relevance if isinstance(relevance, Mapping) else {"relevance": relevance}
+    if maps.get(ordering) is None:
+        given = sorted(o for o, m in maps.items() if m is not None)
+        raise ValueError(f"ordering {ordering!r} needs an attribution map; given: {given}")
+    return maps[ordering]
 
 
 def removal_keys(windows, relevance, ordering, rng=None):
@@ -162,16 +194,17 @@ def removal_keys(windows, relevance, ordering, rng=None):
 
     Keys are compared at float32, the precision of the model input. Random keys are one uniform
     draw per sample, so consecutive calls draw the same keys as one call over all windows.
+    `relevance` gives the attribution maps as in `attribution_map` (unused by "energy" and "random").
     """
     n = len(windows)
-    if ordering == "relevance":
-        keys = -np.asarray(relevance, np.float32).reshape(n, -1)
-    elif ordering == "energy":
+    if ordering == "energy":
         keys = -np.abs(np.asarray(windows, np.float32).reshape(n, -1))
     elif ordering == "random":
         keys = rng.random((n, np.asarray(windows[0]).size), dtype=np.float32)
+    elif ordering in ALL_ORDERINGS:
+        keys = -np.asarray(attribution_map(relevance, ordering), np.float32).reshape(n, -1)
     else:
-        raise ValueError(f"unknown ordering {ordering!r}; expected one of {ORDERINGS}")
+        raise ValueError(f"unknown ordering {ordering!r}; expected one of {ALL_ORDERINGS}")
     return np.ascontiguousarray(keys) + np.float32(0)  # -0.0 + 0 = +0.0: signed zeros tie
 
 
@@ -201,6 +234,9 @@ def manipulation_curve(predict_fn, windows, positions_true, relevance, rng,
                        orderings=ORDERINGS, percents=PERCENTS, batch_size=32):
     """Localization MAE after zeroing the top P % of each window's samples, per ordering and P.
 
+    `relevance` gives the attribution maps the orderings sort by: one array shaped like `windows` (the
+    key of "relevance", as in the paper) or a dict ordering -> array for several attribution methods
+    ("relevance", "gradient", ...); "energy" and "random" are built in and need none.
     `predict_fn` maps float32 windows [B, M, W] to positions [B, 3] (numpy) and must not keep its
     input. Per batch each ordering is sorted once; the removed sets grow with P, so one working copy
     per ordering is zeroed incrementally; unperturbed inputs (k = 0) are predicted once per batch.
@@ -212,12 +248,21 @@ def manipulation_curve(predict_fn, windows, positions_true, relevance, rng,
     abs_sum = np.zeros((len(orderings), len(percents)))
     for lo in range(0, len(windows), batch_size):
         batch, true = windows[lo:lo + batch_size], positions_true[lo:lo + batch_size]
-        rel = None if relevance is None else relevance[lo:lo + batch_size]
+        rel = _batch_of(relevance, slice(lo, lo + batch_size))
         baseline = _abs_error_sum(predict_fn(batch), true)
         for i, ordering in enumerate(orderings):
             order = removal_order(batch, rel, ordering, rng)
             abs_sum[i] += _incremental_errors(predict_fn, batch, true, order, ks, baseline)
     return _curve(percents, orderings, abs_sum, len(windows))
+
+
+def _batch_of(relevance, rows):
+    # The rows of one batch of an attribution map, or of each map of a dict of them.
+    if relevance is None:
+        return None
+    if isinstance(relevance, Mapping):
+        return {o: m[rows] for o, m in relevance.items()}
+    return relevance[rows]
 
 
 def _incremental_errors(predict_fn, batch, true, order, ks, baseline):
@@ -272,6 +317,21 @@ def _curve(percents, orderings, abs_sum, n_windows):
         "n_windows": int(n_windows),
         "mae": {o: mae_table[i].tolist() for i, o in enumerate(orderings)},
     }
+
+
+def aopc(percents, mae_values):
+    """Area over the perturbation curve: the mean MAE increase over the P > 0 points relative to P = 0.
+
+    Larger means removing the ordering's top samples hurts the model more, i.e. the ordering found
+    what the model relies on. Needs a P = 0 point and at least one P > 0 (metres, like the MAE).
+    """
+    percents, values = np.asarray(percents, float), np.asarray(mae_values, float)
+    if percents.shape != values.shape:
+        raise ValueError(f"{percents.size} percents but {values.size} MAE values")
+    zero, positive = percents == 0, percents > 0
+    if not zero.any() or not positive.any():
+        raise ValueError(f"AOPC needs P = 0 and some P > 0; got percents {percents.tolist()}")
+    return float(np.mean(values[positive] - values[zero][0]))
 
 
 def pooled(curves):

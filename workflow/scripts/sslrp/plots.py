@@ -21,6 +21,10 @@ from . import io  # noqa: E402
 
 CONDITION_RE = re.compile(r"^SNR_(?P<snr>[0-9.]+)_T60_(?P<t60>[0-9.]+)$")
 STFT_FLOOR_DB = -80.0  # dynamic range shown in the spectrograms, below each row's maximum
+# One colour per removal ordering, the same in every panel and figure whichever orderings are drawn.
+ORDERING_COLORS = {name: f"C{i}" for i, name in enumerate(
+    ("relevance", "energy", "random", "gradient", "gradient_x_input", "smoothgrad", "integrated_gradients",
+     "epsilon_plus_flat"))}
 
 
 def condition_label(name, sep=", "):
@@ -129,7 +133,7 @@ def manipulation_figure(curves, model_label):
                              squeeze=False, layout="constrained")
     for ax, (condition, orderings) in zip(axes.flat, curves.items()):
         for ordering, (percents, mae) in orderings.items():
-            ax.plot(percents, mae, marker="o", label=ordering)
+            ax.plot(percents, mae, marker="o", label=ordering, color=ORDERING_COLORS.get(ordering))
         ax.set(title=condition_label(condition), xlabel="Removed samples [%]", ylabel="MAE [m]")
         ax.grid(alpha=0.3)
         ax.legend(title="Ordering")

@@ -37,7 +37,8 @@ def write(rows, md_path, csv_path, digits=3):
 
 
 def localization_rows(summaries):
-    """One row per model x condition: test MAE overall and per coordinate, next to the baseline."""
+    """One row per model x condition: test MAE overall and per coordinate, next to the baseline. A "model"
+    may also be a classical method with the same summary (srp_baseline.py's "srp_phat")."""
     out = []
     for s in summaries:
         row = {"model": s["model"], "condition": s["condition"], "windows": s["n_windows"], "MAE [m]": s["mae"]}
@@ -63,6 +64,27 @@ def manipulation_rows(curves):
     return out
 
 
+def aopc_rows(curves):
+    """One row per model x condition, plus a pooled row per model (all conditions' test windows as one set):
+    the AOPC (mean MAE increase over P > 0 relative to P = 0, metres) of each ordering, one column each."""
+    by_model = {}
+    for c in curves:
+        by_model.setdefault(c["model"], []).append(c)
+    known = list(metrics.ALL_ORDERINGS)  # columns in this order (the result files sort their keys)
+    orderings = sorted({o for c in curves for o in c["mae"]},
+                       key=lambda o: (known.index(o) if o in known else len(known), o))
+    out = []
+    for model, model_curves in by_model.items():
+        for c in [*model_curves, {**metrics.pooled(model_curves), "condition": "pooled"}]:
+            row = {"model": model, "condition": c["condition"], "windows": c["n_windows"]}
+            for ordering in orderings:
+                values = c["mae"].get(ordering)
+                row[f"AOPC {ordering} [m]"] = (float("nan") if values is None
+                                               else metrics.aopc(c["percents"], values))
+            out.append(row)
+    return out
+
+
 SIGNAL_LABELS = {"microphone": "Mic", "loc_cnn": "LocCNN", "sample_cnn": "SampleCNN"}
 
 
@@ -80,4 +102,5 @@ def tdoa_rows(results):
     return out
 
 
-ROWS = {"localization": localization_rows, "manipulation": manipulation_rows, "tdoa": tdoa_rows}
+ROWS = {"localization": localization_rows, "manipulation": manipulation_rows, "aopc": aopc_rows,
+        "tdoa": tdoa_rows}

@@ -1,0 +1,39 @@
+"""Result tables (sslrp.tables): the AOPC table's rows per model x condition and pooled."""
+
+import numpy as np
+import pytest
+
+from sslrp import tables
+
+
+def _curve(model, cond, n, relevance, random):
+    return {"model": model, "condition": cond, "percents": [0, 50], "n_windows": n,
+            "mae": {"relevance": relevance, "random": random}}
+
+
+def test_aopc_rows_per_model_condition_and_pooled():
+    curves = [_curve("loc_cnn", "A", 10, [0.1, 0.5], [0.1, 0.2]), _curve("loc_cnn", "B", 30, [0.2, 0.2], [0.2, 0.4]),
+              _curve("sample_cnn", "A", 5, [0.1, 0.3], [0.1, 0.1])]
+    rows = tables.aopc_rows(curves)
+    assert [(r["model"], r["condition"]) for r in rows] == [
+        ("loc_cnn", "A"), ("loc_cnn", "B"), ("loc_cnn", "pooled"), ("sample_cnn", "A"), ("sample_cnn", "pooled")]
+    assert rows[0]["AOPC relevance [m]"] == pytest.approx(0.4) and rows[0]["AOPC random [m]"] == pytest.approx(0.1)
+    pooled = rows[2]  # the curves pooled by window count: relevance 0.175 -> 0.275, random 0.175 -> 0.35
+    assert pooled["windows"] == 40
+    assert pooled["AOPC relevance [m]"] == pytest.approx(0.1) and pooled["AOPC random [m]"] == pytest.approx(0.175)
+    assert "| AOPC relevance [m] |" in tables.markdown(rows)
+
+
+def test_aopc_rows_mark_an_ordering_a_file_lacks():
+    curves = [_curve("loc_cnn", "A", 10, [0.1, 0.5], [0.1, 0.2]),
+              {**_curve("loc_cnn", "B", 10, [0.1, 0.5], [0.1, 0.2]), "model": "sample_cnn"}]
+    curves[1]["mae"]["gradient"] = [0.1, 0.3]
+    rows = tables.aopc_rows(curves)
+    assert np.isnan(rows[0]["AOPC gradient [m]"]) and rows[2]["AOPC gradient [m]"] == pytest.approx(0.2)
+
+
+def test_aopc_columns_follow_the_orderings_canonical_order():
+    curve = _curve("loc_cnn", "A", 10, [0.1, 0.5], [0.1, 0.2])
+    curve["mae"] = {o: [0.1, 0.2] for o in ("smoothgrad", "energy", "random", "relevance", "gradient")}
+    assert list(tables.aopc_rows([curve])[0])[3:] == [
+        f"AOPC {o} [m]" for o in ("relevance", "energy", "random", "gradient", "smoothgrad")]

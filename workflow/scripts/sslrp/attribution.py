@@ -1,0 +1,99 @@
+"""Attribution methods beyond the paper's LRP, to compare on the input-manipulation test (all zennit).
+
+Every method explains the same scalar as the LRP relevance: the model output weighted by the window's
+target, target . f(x) (zennit's `attr_output` = the target (x, y, z), the ground truth or the prediction as
+`explain.target` says). Each returns a map shaped like the input in which a larger value means a more
+important sample, because the manipulation test removes the highest values first:
+
+- "gradient": the saliency |d(target . f)/dx| (Simonyan et al. 2014). A gradient is a sensitivity, not a
+  contribution: its sign says nothing about what zeroing a sample does (that depends on the sample's sign),
+  so its magnitude is the map, as is usual for saliency maps.
+- "gradient_x_input": gradient * x, the first-order estimate of how much of target . f zeroing x removes.
+- "smoothgrad": |mean gradient| over `n_samples` copies of x with Gaussian noise of std `noise_level` x
+  (the window's max - min) (Smilkov et al. 2017, zennit `SmoothGrad`; the last copy is noise-free). Seeded.
+- "integrated_gradients": the path integral of the gradient from the all-zero input (the very input the
+  manipulation test moves towards) to x, in `steps` steps (Sundararajan et al. 2017, zennit
+  `IntegratedGradients`). Signed, like LRP.
+- "epsilon_plus_flat": LRP with zennit's `EpsilonPlusFlat` composite (Flat on the first layer, ZPlus on the
+  other convolutions, Epsilon on dense layers; on SampleCNN with the canonizers of `sslrp.lrp`). Signed.
+- "relevance": the paper's LRP composite (`sslrp.lrp.relevance`), for completeness.
+"""
+
+import numpy as np
+import torch
+from torch import nn
+from zennit.attribution import Gradient, IntegratedGradients, SmoothGrad
+from zennit.composites import EpsilonPlusFlat
+from zennit.rules import Pass
+
+from . import lrp
+
+METHODS = ("gradient", "gradient_x_input", "smoothgrad", "integrated_gradients", "epsilon_plus_flat")
+DEFAULTS = {"smoothgrad": {"n_samples": 20, "noise_level": 0.1}, "integrated_gradients": {"steps": 20}}
+
+
+def settings_with_defaults(settings=None):
+    """The methods' settings (`manipulation.attribution` of the config) with the defaults filled in."""
+    settings = settings or {}
+    return {method: {**values, **settings.get(method, {})} for method, values in DEFAULTS.items()}
+
+
+def attributor(method, model, model_name, gate="signal", settings=None):
+    """The zennit attributor of `method` (see the module docstring) for `model`; a fresh composite each call."""
+    settings = settings_with_defaults(settings)
+    if method in ("gradient", "gradient_x_input"):
+        return Gradient(model)
+    if method == "smoothgrad":
+        s = settings["smoothgrad"]
+        return SmoothGrad(model, noise_level=s["noise_level"], n_iter=s["n_samples"])
+    if method == "integrated_gradients":
+        return IntegratedGradients(model, n_iter=settings["integrated_gradients"]["steps"])
+    if method == "epsilon_plus_flat":
+        composite = EpsilonPlusFlat(layer_map=[((nn.Dropout, nn.Dropout1d), Pass())],
+                                    canonizers=lrp.canonizers_for(model_name, gate))
+        return Gradient(model, composite)
+    raise ValueError(f"unknown attribution method {method!r}; valid: {', '.join(('relevance',) + METHODS)}")
+
+
+def attribute(method, model, model_name, windows, targets, batch_size=32, device="cpu", gate="signal", seed=0,
+              settings=None):
+    """Attribution map of every window by `method`: float32, shaped like `windows` [N, mics, W], finite.
+
+    `targets` [N, 3] weight the outputs (see the module docstring); `settings` holds SmoothGrad's
+    `n_samples`, `noise_level` and Integrated Gradients' `steps` (`DEFAULTS` where missing); `seed` fixes
+    SmoothGrad's noise (torch's global generator is restored afterwards). The model runs in eval mode on
+    `device`; hooks and canonizers are removed and the training/eval mode restored afterwards.
+    """
+    if method == "relevance":
+        return lrp.relevance(model, model_name, windows, targets, batch_size, gate, device)
+    lrp.check_model(model_name, model)
+    if len(windows) != len(targets):
+        raise ValueError(f"{len(windows)} windows but {len(targets)} targets")
+    device = torch.device(device)
+    was_training = model.training
+    model.to(device).eval()
+    out = np.empty(np.shape(windows), dtype=np.float32)
+    try:
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), \
+                attributor(method, model, model_name, gate, settings) as attr:
+            torch.manual_seed(seed)
+            for start in range(0, len(windows), batch_size):
+                batch = slice(start, start + batch_size)
+                x = torch.as_tensor(windows[batch], dtype=torch.float32, device=device)
+                target = torch.as_tensor(targets[batch], dtype=torch.float32, device=device)
+                _, grad = attr(x, target)
+                out[batch] = _to_map(method, grad.detach(), x).cpu().numpy()
+    finally:
+        model.train(was_training)
+    if not np.isfinite(out).all():
+        raise FloatingPointError(f"{method}: attribution has non-finite values")
+    return out
+
+
+def _to_map(method, grad, x):
+    """The attributor's output as a map where larger = more important (see the module docstring)."""
+    if method in ("gradient", "smoothgrad"):
+        return grad.abs()
+    if method == "gradient_x_input":
+        return grad * x
+    return grad
