@@ -116,3 +116,16 @@ def tiny_dataset_builder():
 def tiny_cond():
     """The name of the tiny config's only condition."""
     return TINY_COND
+
+
+@pytest.fixture(scope="session")
+def tiny_workflow_run(tmp_path_factory):
+    """One complete Snakemake run of the tiny workflow config (tests/tiny_workflow.py) from an empty results
+    folder, shared by the end-to-end and the re-run tests; tests must not change it (copy it to modify)."""
+    from tiny_workflow import TINY, snakemake, write_config
+
+    workdir = tmp_path_factory.mktemp("workflow")
+    write_config(workdir, TINY)
+    done = snakemake(workdir)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return workdir

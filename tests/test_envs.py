@@ -4,7 +4,6 @@ modules it uses), at the version pinned in requirements.txt."""
 import ast
 import re
 import sys
-from pathlib import Path
 
 import pytest
 import yaml

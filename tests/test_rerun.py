@@ -19,7 +19,7 @@ import torch
 import yaml
 
 from conftest import REPO
-from test_workflow import TINY, snakemake, write_config
+from tiny_workflow import TINY, snakemake
 
 CONDS = ("SNR_20_T60_0.2", "SNR_10_T60_0.4")  # TINY's conditions, in order
 MODELS = ("loc_cnn", "sample_cnn")
@@ -62,26 +62,16 @@ def by(jobs, key):
     return found
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    """One complete run of the tiny config (2 conditions, 9x9 grid, W = 768, 2 epochs)."""
-    workdir = tmp_path_factory.mktemp("rerun")
-    write_config(workdir, TINY)
-    done = snakemake(workdir)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return workdir
-
-
-def test_second_run_has_nothing_to_do(finished_run):
-    done = snakemake(finished_run, "-n")
+def test_second_run_has_nothing_to_do(tiny_workflow_run):
+    done = snakemake(tiny_workflow_run, "-n")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Nothing to be done" in done.stdout + done.stderr
 
 
-def test_new_snr_of_one_condition_runs_only_that_condition_and_the_aggregates(finished_run, tmp_path):
+def test_new_snr_of_one_condition_runs_only_that_condition_and_the_aggregates(tiny_workflow_run, tmp_path):
     config = copy.deepcopy(TINY)
     config["conditions"][0]["snr"] = 25  # SNR_20_T60_0.2 becomes SNR_25_T60_0.2
-    jobs = dry_run(finished_run, config, tmp_path)
+    jobs = dry_run(tiny_workflow_run, config, tmp_path)
     per_cond = by(jobs, "cond")
     assert set(per_cond) - {None} == {"SNR_25_T60_0.2"}  # nothing of SNR_10_T60_0.4 runs again
     assert {"simulate_shard", "gather_dataset", "train", "evaluate", "relevance"} <= per_cond["SNR_25_T60_0.2"]
@@ -92,21 +82,21 @@ def test_new_snr_of_one_condition_runs_only_that_condition_and_the_aggregates(fi
     assert "corpus" not in aggregates  # the corpus does not depend on the condition
 
 
-def test_other_image_order_of_one_condition_reruns_only_that_condition(finished_run, tmp_path):
+def test_other_image_order_of_one_condition_reruns_only_that_condition(tiny_workflow_run, tmp_path):
     # Same condition name, new simulation parameter: Snakemake sees changed params of that condition only.
     config = copy.deepcopy(TINY)
     config["conditions"][1]["max_order"] = 3  # TINY's simulation.max_order is 4
-    jobs = dry_run(finished_run, config, tmp_path)
+    jobs = dry_run(tiny_workflow_run, config, tmp_path)
     per_cond = by(jobs, "cond")
     assert set(per_cond) - {None} == {"SNR_10_T60_0.4"}
     assert {"simulate_shard", "gather_dataset", "train", "evaluate", "relevance"} <= per_cond["SNR_10_T60_0.4"]
     assert "corpus" not in per_cond.get(None, set())
 
 
-def test_new_learning_rate_of_one_model_reruns_only_that_models_chain(finished_run, tmp_path):
+def test_new_learning_rate_of_one_model_reruns_only_that_models_chain(tiny_workflow_run, tmp_path):
     config = copy.deepcopy(TINY)
     config["training"]["loc_cnn"]["lr"] = 2e-3
-    jobs = dry_run(finished_run, config, tmp_path)
+    jobs = dry_run(tiny_workflow_run, config, tmp_path)
     rules = {rule for rule, _, _ in jobs}
     assert not rules & DATA_RULES  # no simulation
     per_model = by(jobs, "model")
@@ -144,10 +134,10 @@ def trained(workdir):
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(finished_run, long_training_config, tmp_path_factory):
+def uninterrupted(tiny_workflow_run, long_training_config, tmp_path_factory):
     """The long LocCNN training of one condition, run without interruption (in a copy of the finished run)."""
     workdir = tmp_path_factory.mktemp("uninterrupted") / "run"
-    shutil.copytree(finished_run, workdir, symlinks=True)
+    shutil.copytree(tiny_workflow_run, workdir, symlinks=True)
     done = snakemake(workdir, CHECKPOINT, config=long_training_config)
     assert done.returncode == 0, done.stderr[-4000:]
     return trained(workdir)
@@ -202,10 +192,10 @@ def start_and_kill_mid_training(workdir, config, what):
 
 
 @pytest.mark.parametrize("what", ["job", "run"])
-def test_killed_training_resumes_to_the_uninterrupted_result(what, finished_run, long_training_config,
+def test_killed_training_resumes_to_the_uninterrupted_result(what, tiny_workflow_run, long_training_config,
                                                              uninterrupted, tmp_path):
     workdir = tmp_path / "run"
-    shutil.copytree(finished_run, workdir, symlinks=True)
+    shutil.copytree(tiny_workflow_run, workdir, symlinks=True)
     start_and_kill_mid_training(workdir, long_training_config, what)
     assert not (workdir / CHECKPOINT).exists()
     assert (workdir / CHECKPOINT).with_suffix(".resume.pt").exists()

@@ -18,7 +18,7 @@ import pytest
 
 from conftest import REPO
 from test_rerun import planned_jobs
-from test_workflow import TINY, write_config
+from tiny_workflow import TINY, write_config
 
 PROFILE = REPO / "profiles" / "slurm"
 TEST_PROFILE = REPO / "tests" / "slurm" / "profile"

@@ -45,11 +45,7 @@ def run(data, checkpoint, windows_csv, sources_csv, summary_json, positions_png,
 
 
 def cli():
-    p = steps.parser(__doc__)
-    p.add_argument("--model", required=True, choices=models.MODEL_NAMES)
-    p.add_argument("--cond", required=True)
-    p.add_argument("--data", required=True)
-    p.add_argument("--checkpoint", required=True)
+    p = steps.model_parser(__doc__)
     p.add_argument("--outdir", required=True, help="folder for windows.csv, sources.csv, summary.json, positions.png")
     args = p.parse_args()
     config = steps.load_config(args.config)

@@ -51,11 +51,7 @@ def run(data, checkpoint, relevance_path, out, model_name, cond, window, n_mics,
 
 
 def cli():
-    p = steps.parser(__doc__)
-    p.add_argument("--model", required=True, choices=models.MODEL_NAMES)
-    p.add_argument("--cond", required=True)
-    p.add_argument("--data", required=True)
-    p.add_argument("--checkpoint", required=True)
+    p = steps.model_parser(__doc__)
     p.add_argument("--relevance", required=True)
     p.add_argument("--out", required=True, help="curve (JSON)")
     args = p.parse_args()

@@ -24,10 +24,7 @@ def run(data, checkpoint, out, model_name, window, n_mics, target, gate, batch_s
 
 
 def cli():
-    p = steps.parser(__doc__)
-    p.add_argument("--model", required=True, choices=models.MODEL_NAMES)
-    p.add_argument("--data", required=True)
-    p.add_argument("--checkpoint", required=True)
+    p = steps.model_parser(__doc__, cond=False)
     p.add_argument("--out", required=True)
     args = p.parse_args()
     config = steps.load_config(args.config)

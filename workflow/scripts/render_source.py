@@ -28,11 +28,8 @@ def run(data, relevance_path, selection, figure_png, mic_wav, relevance_wav, mod
 
 
 def cli():
-    p = steps.parser(__doc__)
-    p.add_argument("--model", required=True)
-    p.add_argument("--cond", required=True)
+    p = steps.model_parser(__doc__, checkpoint=False)
     p.add_argument("--extreme", required=True, choices=("min", "max"))
-    p.add_argument("--data", required=True)
     p.add_argument("--relevance", required=True)
     p.add_argument("--selection", required=True)
     p.add_argument("--outdir", required=True)

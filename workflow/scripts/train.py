@@ -54,10 +54,7 @@ def run(data, checkpoint, history_csv, curve_png, model_name, window, n_mics, se
 
 
 def cli():
-    p = steps.parser(__doc__)
-    p.add_argument("--model", required=True, choices=models.MODEL_NAMES)
-    p.add_argument("--cond", required=True)
-    p.add_argument("--data", required=True, help="dataset HDF5 of the condition")
+    p = steps.model_parser(__doc__, checkpoint=False)
     p.add_argument("--out", required=True, help="checkpoint (.pth); the CSV and PNG go beside it")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()

@@ -28,6 +28,18 @@ def parser(description):
     return p
 
 
+def model_parser(description, cond=True, checkpoint=True):
+    """A parser for a step on one model (and condition): --model, --cond, --data and --checkpoint."""
+    p = parser(description)
+    p.add_argument("--model", required=True, choices=sorted(configuration.MIN_WINDOW))
+    if cond:
+        p.add_argument("--cond", required=True, help="condition name, e.g. SNR_25_T60_0.15")
+    p.add_argument("--data", required=True, help="dataset HDF5 of the condition")
+    if checkpoint:
+        p.add_argument("--checkpoint", required=True, help="model checkpoint (.pth)")
+    return p
+
+
 def load_config(path):
     """The validated config for a command-line run."""
     return configuration.load(path)
