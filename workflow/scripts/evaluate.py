@@ -1,20 +1,11 @@
 """Evaluate one trained model on its condition's test set: per-window predictions, per-source errors,
 a summary (MAE overall and per coordinate, next to the mean-training-position baseline) and a figure."""
 
-import csv
-
 import numpy as np
 import torch
 
 from sslrp import dataset, metrics, models, plots, steps, training
-from sslrp.io import atomic_path, write_json
-
-
-def write_csv(path, header, rows):
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
+from sslrp.io import write_csv, write_json
 
 
 def run(data, checkpoint, windows_csv, sources_csv, summary_json, positions_png, model_name, cond,

@@ -14,9 +14,8 @@ def run(data, relevance_path, selection, figure_png, mic_wav, relevance_wav, mod
     relevance = dataset.read_relevance(relevance_path, test)
     pick = json.loads(open(selection).read())[extreme]
     source = pick["source"]
-    rows = test.source == source
-    mic, partner = (test.windows[rows, m].reshape(-1) for m in pair)
-    rel, rel_partner = (relevance[rows, m].reshape(-1) for m in pair)
+    mic, partner = (test.signal(source, m) for m in pair)
+    rel, rel_partner = (test.signal(source, m, relevance) for m in pair)
     label = "best" if extreme == "min" else "worst"
     title = (f"{page.MODEL_LABELS[model_name]}, {plots.condition_label(cond)}: {label} source "
              f"{pick['source_index']} at ({', '.join(f'{v:.2f}' for v in pick['position'])}) m, "
@@ -24,7 +23,7 @@ def run(data, relevance_path, selection, figure_png, mic_wav, relevance_wav, mod
     plots.save_figure(plots.source_figure(mic, rel, partner, rel_partner, fs, title, pair=pair), figure_png)
     plots.write_wav(mic_wav, mic, fs)
     plots.write_wav(relevance_wav, rel, fs)
-    log.info(f"{title}; {rows.sum()} windows, {len(mic) / fs:.2f} s of audio")
+    log.info(f"{title}; {len(mic) / fs:.2f} s of audio")
 
 
 def cli():

@@ -4,13 +4,12 @@ Outputs: the best checkpoint (a plain state dict, loadable with `load_state_dict
 CSV and a loss-curve PNG. A killed run resumes from `<checkpoint>.resume.pt` (not a declared output).
 """
 
-import csv
 from pathlib import Path
 
 import torch
 
 from sslrp import dataset, models, plots, steps, training
-from sslrp.io import atomic_path
+from sslrp.io import atomic_path, write_csv
 
 COLUMNS = ("epoch", "train_loss", "val_loss", "val_mae", "lr", "seconds")
 
@@ -19,13 +18,6 @@ def window_set(path, split):
     """A dataset split as the training code's WindowSet."""
     part = dataset.read_split(path, split)
     return training.WindowSet(part.windows, part.source, part.position)
-
-
-def write_history(path, history):
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, COLUMNS)
-        writer.writeheader()
-        writer.writerows({k: row[k] for k in COLUMNS} for row in history)
 
 
 def run(data, checkpoint, history_csv, curve_png, model_name, window, n_mics, settings, seed, device,
@@ -47,7 +39,7 @@ def run(data, checkpoint, history_csv, curve_png, model_name, window, n_mics, se
                                device=device, log=log.info)
     with atomic_path(checkpoint) as tmp:
         torch.save(model.cpu().state_dict(), tmp)
-    write_history(history_csv, history)
+    write_csv(history_csv, COLUMNS, [[row[k] for k in COLUMNS] for row in history])
     plots.save_figure(plots.training_curve_figure(history), curve_png)
     if not pretrained:
         state_path.unlink(missing_ok=True)  # only once the checkpoint is safely written

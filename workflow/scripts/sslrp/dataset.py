@@ -44,9 +44,13 @@ class Split:
     correlation_time: np.ndarray  # [N_src]
     rt60: np.ndarray  # [N_src]
 
-    def signal(self, source, channel):
-        """The concatenated windows of one source (row in the per-source arrays) on one channel."""
-        return self.windows[self.source == source, channel].reshape(-1)
+    def signal(self, source, channel, values=None):
+        """The concatenated windows of one source (row in the per-source arrays) on one channel.
+
+        `values` takes the place of the windows: any array aligned with them, e.g. the relevance.
+        """
+        values = self.windows if values is None else values
+        return values[self.source == source, channel].reshape(-1)
 
 
 def write_shard(path, recordings, attrs):

@@ -1,6 +1,7 @@
 """Atomic file writes: a killed job never leaves a half-written output behind."""
 
 import contextlib
+import csv
 import json
 import os
 from pathlib import Path
@@ -27,6 +28,14 @@ def write_text(path, text):
     """Write `text` to `path` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def write_csv(path, header, rows):
+    """Write `rows` (sequences in `header` order) as a CSV file with a header line, atomically."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
 
 
 def write_json(path, obj):

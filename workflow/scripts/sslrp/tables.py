@@ -1,11 +1,9 @@
 """Result tables: a list of row dicts written as a markdown pipe table and a CSV (both atomically)."""
 
-import csv
-import io as _io
 import math
 
 from . import metrics
-from .io import write_text
+from .io import write_csv, write_text
 
 
 def _cell(value, digits):
@@ -22,18 +20,10 @@ def markdown(rows, digits=3):
     return "\n".join(lines) + "\n"
 
 
-def to_csv(rows):
-    buffer = _io.StringIO()
-    writer = csv.DictWriter(buffer, list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
 def write(rows, md_path, csv_path, digits=3):
     """Write `rows` as markdown and CSV."""
     write_text(md_path, markdown(rows, digits))
-    write_text(csv_path, to_csv(rows))
+    write_csv(csv_path, list(rows[0]), [list(row.values()) for row in rows])
 
 
 def localization_rows(summaries):
