@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from sslrp import dataset, models, plots, steps, training
-from sslrp.io import atomic_path, write_csv
+from sslrp.io import save_torch, write_csv
 
 COLUMNS = ("epoch", "train_loss", "val_loss", "val_mae", "lr", "seconds")
 
@@ -37,8 +37,7 @@ def run(data, checkpoint, history_csv, curve_png, model_name, window, n_mics, se
         log.info(f"{model_name} on {device}: {len(train.windows)} train / {len(val.windows)} val windows")
         history = training.fit(model, train, val, settings, seed=seed, state_path=state_path,
                                device=device, log=log.info)
-    with atomic_path(checkpoint) as tmp:
-        torch.save(model.cpu().state_dict(), tmp)
+    save_torch(model.cpu().state_dict(), checkpoint)  # atomic, byte-identical for identical weights
     write_csv(history_csv, COLUMNS, [[row[k] for k in COLUMNS] for row in history])
     plots.save_figure(plots.training_curve_figure(history), curve_png)
     if not pretrained:

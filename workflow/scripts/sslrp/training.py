@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from sslrp import seeding
-from sslrp.io import atomic_path
+from sslrp.io import save_torch
 
 SETTINGS = (
     "lr",
@@ -221,8 +221,7 @@ def _resume(state_path, fingerprint, model, optimizer, scheduler, log):
 def _save_state(state_path, state, fingerprint, model, optimizer, scheduler):
     saved = dict(state, fingerprint=fingerprint, model=model.state_dict(),
                  optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict())
-    with atomic_path(state_path) as tmp:
-        torch.save(saved, tmp)
+    save_torch(saved, state_path)
 
 
 def _finished(state, settings):
