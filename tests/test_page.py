@@ -1,5 +1,6 @@
 """The results page: the seed page's sections and links in the seed's order, plus standalone HTML."""
 
+import html
 import re
 from pathlib import Path
 
@@ -12,8 +13,17 @@ SEED_CONDITIONS = ["SNR_25_T60_0.15", "SNR_20_T60_0.3", "SNR_15_T60_0.4", "SNR_1
 MODELS = ["loc_cnn", "sample_cnn"]
 
 
-def make_spec(conditions=SEED_CONDITIONS, models=MODELS):
-    """A page spec with small tables, as the page step builds it from the results."""
+def summary(model, condition, mae, mae_x, baseline_mae=0.110, baseline_x=0.105):
+    """An evaluation summary (evaluate.py's summary.json) with the given test and baseline MAEs."""
+    return {"model": model, "condition": condition, "n_windows": 40, "mae": mae, "mae_xyz": [mae_x, 0.1, 0.1],
+            "baseline_mae": baseline_mae, "baseline_mae_xyz": [baseline_x, 0.121, 0.104]}
+
+
+def make_spec(conditions=SEED_CONDITIONS, models=MODELS, summaries=None):
+    """A page spec with small tables, as the page step builds it from the results; by default every model
+    localizes (test MAE 0.081 m, x 0.050 m against the baseline's 0.110 / 0.105 m)."""
+    if summaries is None:
+        summaries = [summary(m, c, 0.081, 0.050) for m in models for c in conditions]
     return page.PageSpec(
         conditions=list(conditions),
         models=list(models),
@@ -21,6 +31,7 @@ def make_spec(conditions=SEED_CONDITIONS, models=MODELS):
         tdoa_table="| Condition | Anomalies [%] |\n|:---|---:|\n| T60 0.15 s | 3.5 |",
         t60_rows=[(c, float(c.split("_")[-1]), 0.2) for c in conditions],
         config_yaml="seed: 0\nconditions:\n  - {t60: 0.15, snr: 25}\n",
+        summaries=summaries,
     )
 
 
@@ -95,6 +106,7 @@ def test_html_is_standalone_with_the_same_links_and_html_tables():
     assert "http://" not in text and "https://" not in text and "<script" not in text and "<link" not in text
     assert page.linked_files(text) == page.linked_files(page.build_markdown(spec))
     assert text.count("<img ") == 18 and text.count("<audio controls") == 32
+    assert text.count("<ul>") == 1 and text.count("<li>") == 8
     assert text.count("<table>") == 3 and "<th>Anomalies [%]</th>" in text and "<td>0.11</td>" in text
     assert "seed: 0" in text and "{t60: 0.15, snr: 25}" in text
 
@@ -115,3 +127,50 @@ def test_write_page_writes_both_files_only_when_links_exist(tmp_path):
     md_path, html_path = page.write_page(tmp_path, spec)
     assert md_path.read_text() == page.build_markdown(spec)
     assert html_path.read_text() == page.build_html(spec)
+
+
+def _paragraph_after(markdown, heading):
+    """The first paragraph after a markdown heading line (bulleted or not)."""
+    return markdown.split(heading + "\n\n", 1)[1].split("\n\n", 1)[0]
+
+
+def test_page_says_which_model_localizes_from_the_measured_numbers():
+    cond = "SNR_25_T60_0.15"
+    summaries = [summary("loc_cnn", cond, 0.081, 0.050), summary("sample_cnn", cond, 0.150, 0.120),
+                 summary("srp_phat", cond, 0.050, 0.030)]
+    markdown = page.build_markdown(make_spec([cond], summaries=summaries))
+    feature = markdown.split("## Localization error")[0]
+    assert _paragraph_after(feature, "#### LocCNN") == (
+        "LocCNN localizes: test MAE 0.081 m vs 0.110 m for the mean position (0.74x), "
+        "x 0.050 m vs 0.105 m (0.48x); SRP-PHAT 0.050 m.")
+    assert _paragraph_after(feature, "#### SampleCNN") == (
+        "SampleCNN does not beat the mean-position baseline: test MAE 0.150 m vs 0.110 m for the mean position "
+        "(1.36x), x 0.120 m vs 0.105 m (1.14x); SRP-PHAT 0.050 m. These explanations describe a network that "
+        "has not learned to localize.")
+    assert "Of the 2 trained models (model x condition), 1 localizes, 0 localize only partly, 1 does not localize" \
+        in feature
+    localization = markdown.split("## Localization error")[1].split("## Time difference")[0]
+    assert "- T60 0.15 s, SNR 25 dB: LocCNN localizes: test MAE 0.081 m" in localization
+    assert "- T60 0.15 s, SNR 25 dB: SampleCNN does not beat the mean-position baseline" in localization
+    assert localization.index("LocCNN localizes") < localization.index("SampleCNN does not")
+
+
+def test_verdict_without_srp_names_only_the_baseline():
+    markdown = page.build_markdown(make_spec(["SNR_25_T60_0.15"], ["loc_cnn"]))
+    assert "SRP-PHAT" not in markdown and "Of the 1 trained models (model x condition), 1 localizes, " in markdown
+    assert "LocCNN localizes: test MAE 0.081 m" in markdown
+
+
+def test_html_says_the_same_verdicts_as_markdown():
+    cond = "SNR_10_T60_0.6"
+    spec = make_spec([cond], summaries=[summary("loc_cnn", cond, 0.100, 0.090),
+                                        summary("sample_cnn", cond, 0.120, 0.040)])
+    markdown, text = page.build_markdown(spec), page.build_html(spec)
+    for model in ("LocCNN", "SampleCNN"):
+        sentence = _paragraph_after(markdown, f"#### {model}")
+        assert sentence.startswith(f"{model} localizes only partly") and f"<p>{html.escape(sentence)}</p>" in text
+
+
+def test_a_missing_summary_is_rejected():
+    with pytest.raises(ValueError, match="no evaluation summary"):
+        make_spec(["SNR_25_T60_0.15"], summaries=[summary("loc_cnn", "SNR_25_T60_0.15", 0.1, 0.05)])

@@ -37,3 +37,19 @@ def test_aopc_columns_follow_the_orderings_canonical_order():
     curve["mae"] = {o: [0.1, 0.2] for o in ("smoothgrad", "energy", "random", "relevance", "gradient")}
     assert list(tables.aopc_rows([curve])[0])[3:] == [
         f"AOPC {o} [m]" for o in ("relevance", "energy", "random", "gradient", "smoothgrad")]
+
+
+def _summary(model, mae, mae_x):
+    return {"model": model, "condition": "SNR_25_T60_0.15", "n_windows": 40, "mae": mae,
+            "mae_xyz": [mae_x, 0.12, 0.11], "baseline_mae": 0.110, "baseline_mae_xyz": [0.105, 0.121, 0.104]}
+
+
+def test_localization_rows_show_mae_against_the_baseline_and_the_verdict():
+    rows = tables.localization_rows([_summary("loc_cnn", 0.081, 0.050), _summary("sample_cnn", 0.150, 0.120),
+                                     _summary("srp_phat", 0.050, 0.030)])
+    assert [r["verdict"] for r in rows] == ["localizes", "does not localize", "localizes"]
+    assert rows[0]["MAE / baseline"] == pytest.approx(0.081 / 0.110)
+    assert rows[1]["x / baseline x"] == pytest.approx(0.120 / 0.105)
+    text = tables.markdown(rows)
+    assert "| MAE / baseline | x / baseline x | verdict |" in text
+    assert "| 0.736 | 0.476 | localizes |" in text and "| 1.364 | 1.143 | does not localize |" in text

@@ -51,6 +51,18 @@ def srp_summaries():
     return expand("results/evaluation/srp_phat/{cond}/summary.json", cond=conditions)
 
 
+def localization_summaries():
+    """Every model x condition's evaluation summary, then SRP-PHAT's (see `srp_summaries`)."""
+    return (
+        expand(
+            "results/evaluation/{model}/{cond}/summary.json",
+            model=models,
+            cond=conditions,
+        )
+        + srp_summaries()
+    )
+
+
 def all_outputs():
     """What `snakemake` builds by default: the results page and everything on it, and the tables."""
     return [

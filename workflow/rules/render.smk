@@ -73,6 +73,7 @@ rule page:
     input:
         datasets=expand("results/data/{cond}.h5", cond=conditions),
         localization="results/tables/localization.md",
+        summaries=localization_summaries(),
         tdoa="results/tables/tdoa.md",
         figures=page_figures(),
     output:

@@ -93,12 +93,7 @@ rule srp_baseline:
 
 rule localization_table:
     input:
-        expand(
-            "results/evaluation/{model}/{cond}/summary.json",
-            model=models,
-            cond=conditions,
-        ),
-        srp_summaries(),
+        localization_summaries(),
     output:
         md="results/tables/localization.md",
         csv=report(

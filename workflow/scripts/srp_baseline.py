@@ -9,7 +9,7 @@ import numpy as np
 from sslrp import dataset, metrics, srp, steps
 from sslrp.io import write_json
 
-MODEL_NAME = "srp_phat"
+MODEL_NAME = srp.NAME
 
 
 def run(data, summary_json, cond, geometry, settings, log=None):

@@ -6,6 +6,11 @@ Order follows the seed page: manipulation figures (LocCNN, SampleCNN), then per 
 before LocCNN, each with the best then the worst localized source. After the seed's sections come
 those it lacks: localization MAE, TDoA, measured T60 and the configuration used.
 
+Beyond the seed, the page says for every model x condition whether the model localizes (sslrp.verdict:
+its test MAE against the mean-position baseline and SRP-PHAT), next to its best/worst sources and in the
+localization section, so explanations of a network that has not learned to localize are never mistaken
+for the paper's.
+
 Audio is tagged type="audio/wav": the seed tags its relevance WAVs "audio/mpeg", a wrong MIME type.
 Chromium sniffs the content and plays them anyway, but a browser may choose (or refuse) a source
 by its declared type, so the page declares the true one.
@@ -16,7 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import io
+from . import io, srp, verdict
 from .plots import condition_label
 
 TITLE = ("Interpreting end-to-end deep learning models for speech source localization using "
@@ -38,6 +43,8 @@ class PageSpec:
     localization_table, tdoa_table: markdown pipe tables ("| a | b |\\n|---|---|\\n| 1 | 2 |").
     t60_rows: (condition name, target T60 [s], measured T60 [s]) per condition.
     config_yaml: the configuration the results were made with, as YAML text.
+    summaries: evaluation summaries (evaluate.py's summary.json) of every model x condition, plus
+        SRP-PHAT's per condition (model `srp.NAME`, srp_baseline.py) where it was run.
     title: the page title (default: the paper's).
     """
 
@@ -47,15 +54,25 @@ class PageSpec:
     tdoa_table: str
     t60_rows: list
     config_yaml: str
+    summaries: list
     title: str = TITLE
 
     def __post_init__(self):
         unknown = set(self.models) - set(MODEL_LABELS)
         if unknown:
             raise ValueError(f"unknown models {sorted(unknown)}; known: {sorted(MODEL_LABELS)}")
+        have = {(s["model"], s["condition"]) for s in self.summaries}
+        missing = [(m, c) for m in self.models for c in self.conditions if (m, c) not in have]
+        if missing:
+            raise ValueError(f"no evaluation summary for (model, condition) {missing}")
+
+    def verdict(self, model, condition):
+        """Whether `model` localizes in `condition` (sslrp.verdict), next to SRP-PHAT where it was run."""
+        by_key = {(s["model"], s["condition"]): s for s in self.summaries}
+        return verdict.judge(by_key[model, condition], by_key.get((srp.NAME, condition)))
 
 
-# Blocks: (kind, *payload). Kinds: heading (level, text, bullet), text (text), image (src),
+# Blocks: (kind, *payload). Kinds: heading (level, text, bullet), text (text), list (items), image (src),
 # audio (caption, src), table (markdown), code (language, text).
 
 def page_blocks(spec):
@@ -64,9 +81,9 @@ def page_blocks(spec):
     for model in _ordered(spec.models, MANIPULATION_ORDER):
         blocks += [("heading", 3, MODEL_LABELS[model], True),
                    ("image", f"figures/manipulation__{model}_.png")]
-    blocks += [("heading", 2, "Feature Inspection", False), ("text", INTRO)]
+    blocks += [("heading", 2, "Feature Inspection", False), ("text", INTRO), ("text", verdict_tally(spec))]
     for condition in spec.conditions:
-        blocks += _condition_blocks(condition, _ordered(spec.models, INSPECTION_ORDER))
+        blocks += _condition_blocks(spec, condition)
     return blocks + _table_blocks(spec)
 
 
@@ -75,11 +92,23 @@ def _ordered(models, order):
     return [m for m in order if m in models]
 
 
-def _condition_blocks(condition, models):
-    """One condition: per model the best and worst source, each a figure and two audio files."""
+def verdict_tally(spec):
+    """How many model x condition pairs localize, partly or not: a warning before the explanations."""
+    statuses = [spec.verdict(m, c).status for m in spec.models for c in spec.conditions]
+    counts = ", ".join(f"{n} {status if n == 1 else plural}" for status, plural in verdict.PLURAL.items()
+                       for n in [statuses.count(status)])
+    return (f"Of the {len(statuses)} trained models (model x condition), {counts}: {verdict.criterion()}. "
+            "Each model's verdict stands under its name below; explanations of a model that does not "
+            "localize show what an untrained network attends to, not what the paper's models learned.")
+
+
+def _condition_blocks(spec, condition):
+    """One condition: per model its verdict, then the best and worst source, each a figure and two audio
+    files."""
     blocks = [("heading", 2, condition_label(condition, sep=" "), False)]
-    for model in models:
-        blocks.append(("heading", 4, MODEL_LABELS[model], False))
+    for model in _ordered(spec.models, INSPECTION_ORDER):
+        name = MODEL_LABELS[model]
+        blocks += [("heading", 4, name, False), ("text", verdict.sentence(name, spec.verdict(model, condition)))]
         for extreme, label in EXTREMES:
             stem = f"{model}_{condition}_error_{extreme}"
             blocks += [
@@ -96,8 +125,13 @@ def _table_blocks(spec):
     t60 = ["| Condition | Target T60 [s] | Measured T60 [s] |", "|---|---|---|"]
     t60 += [f"| {condition_label(c)} | {target:g} | {measured:.3f} |"
             for c, target, measured in spec.t60_rows]
+    and_srp = " and SRP-PHAT" if any(s["model"] == srp.NAME for s in spec.summaries) else ""
+    verdicts = [f"{condition_label(c)}: {verdict.sentence(MODEL_LABELS[m], spec.verdict(m, c))}"
+                for c in spec.conditions for m in _ordered(spec.models, MANIPULATION_ORDER)]
     return [
-        ("heading", 2, "Localization error", False), ("table", spec.localization_table),
+        ("heading", 2, "Localization error", False),
+        ("text", f"Test MAE against the mean training position{and_srp}; {verdict.criterion()}."),
+        ("list", verdicts), ("table", spec.localization_table),
         ("heading", 2, "Time difference of arrival (TDoA)", False), ("table", spec.tdoa_table),
         ("heading", 2, "Measured reverberation time", False), ("table", "\n".join(t60)),
         ("heading", 2, "Configuration", False), ("code", "yaml", spec.config_yaml),
@@ -121,6 +155,8 @@ def _markdown_block(block):
     if kind == "audio":
         caption, src = payload
         return f"{caption}\n{_audio_html(src)}"
+    if kind == "list":
+        return "\n".join(f"- {item}" for item in payload[0])
     if kind == "code":
         language, text = payload
         return f"```{language}\n{text.rstrip()}\n```"
@@ -161,6 +197,8 @@ def _html_block(block):
         return f"<p>{html.escape(caption)}</p>\n{_audio_html(src)}"
     if kind == "table":
         return markdown_table_to_html(payload[0])
+    if kind == "list":
+        return "<ul>\n" + "\n".join(f"<li>{html.escape(item)}</li>" for item in payload[0]) + "\n</ul>"
     if kind == "code":
         language, text = payload
         return f'<pre><code class="language-{language}">{html.escape(text.rstrip())}</code></pre>'

@@ -20,6 +20,7 @@ from scipy import fft, sparse
 
 from .geometry import mic_positions
 
+NAME = "srp_phat"  # its "model" name in summaries, tables and file names (results/evaluation/srp_phat/...)
 _TINY = np.finfo(np.float64).tiny  # guards the PHAT division, as in metrics.gcc_phat
 _CHUNK_BYTES = 256 * 2 ** 20  # cross-spectra of a chunk of windows stay below this
 

@@ -2,7 +2,7 @@
 
 import math
 
-from . import metrics
+from . import metrics, verdict
 from .io import write_csv, write_text
 
 
@@ -27,14 +27,17 @@ def write(rows, md_path, csv_path, digits=3):
 
 
 def localization_rows(summaries):
-    """One row per model x condition: test MAE overall and per coordinate, next to the baseline. A "model"
-    may also be a classical method with the same summary (srp_baseline.py's "srp_phat")."""
+    """One row per model x condition: test MAE overall and per coordinate, next to the mean-position
+    baseline, the two ratios the verdict rests on and the verdict itself (sslrp.verdict). A "model" may
+    also be a classical method with the same summary (srp_baseline.py's "srp_phat")."""
     out = []
     for s in summaries:
         row = {"model": s["model"], "condition": s["condition"], "windows": s["n_windows"], "MAE [m]": s["mae"]}
         row.update({f"{c} [m]": v for c, v in zip("xyz", s["mae_xyz"])})
         row["baseline MAE [m]"] = s["baseline_mae"]
         row.update({f"baseline {c} [m]": v for c, v in zip("xyz", s["baseline_mae_xyz"])})
+        v = verdict.judge(s)
+        row.update({"MAE / baseline": v.mae_ratio, "x / baseline x": v.x_ratio, "verdict": v.status})
         out.append(row)
     return out
 
