@@ -12,6 +12,7 @@ rule corpus:
         corpus_settings=config["corpus"],
         fs=config["geometry"]["fs"],
         seed=config["seed"],
+        window=config["signals"]["window"],
     script:
         "../scripts/corpus.py"
 

@@ -5,9 +5,13 @@ import numpy as np
 from sslrp import corpus, steps
 
 
-def run(out, corpus_settings, fs, seed, log=None):
+def run(out, corpus_settings, fs, seed, window=None, log=None):
+    """Build the corpus; with `window`, refuse utterances shorter than one window here, naming them, rather
+    than in the simulation jobs."""
     log = steps.logger(log)
     utterances = corpus.load(corpus_settings, fs, seed)
+    if window:
+        corpus.check_lengths(utterances, corpus_settings, window)
     seconds = np.array([len(u.signal) for u in utterances]) / fs
     log.info(f"{len(utterances)} utterances, {seconds.min():.2f}-{seconds.max():.2f} s (mean {seconds.mean():.2f})")
     corpus.write(out, utterances, {"fs": fs, "kind": corpus_settings["kind"]})
@@ -18,7 +22,8 @@ def cli():
     p.add_argument("--out", required=True)
     args = p.parse_args()
     config = steps.load_config(args.config)
-    run(args.out, config["corpus"], config["geometry"]["fs"], config["seed"], args.log)
+    run(args.out, config["corpus"], config["geometry"]["fs"], config["seed"], window=config["signals"]["window"],
+        log=args.log)
 
 
 if "snakemake" in globals():  # under Snakemake __name__ is "__main__" too

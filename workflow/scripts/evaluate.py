@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from sslrp import dataset, metrics, models, plots, steps, training
-from sslrp.io import write_csv, write_json
+from sslrp.io import rebuild_advice, write_csv, write_json
 
 
 def run(data, checkpoint, windows_csv, sources_csv, summary_json, positions_png, model_name, cond,
@@ -17,6 +17,10 @@ def run(data, checkpoint, windows_csv, sources_csv, summary_json, positions_png,
     train = dataset.read_split(data, "train", windows=False)
     pred = training.predict(model, test.windows, device=training.pick_device(device))
     true = test.position[test.source]
+    bad = np.flatnonzero(~np.isfinite(pred).all(axis=1))
+    if len(bad):
+        raise RuntimeError(f"{checkpoint}: predicts non-finite positions for {len(bad)} of the test windows of {data} "
+                           f"(first: {bad[:5].tolist()}); {rebuild_advice(checkpoint)}")
 
     write_csv(windows_csv, ["source", "source_index", "window", "x", "y", "z", "x_pred", "y_pred", "z_pred"],
               [[s, test.source_index[s], w, *t, *p] for s, w, t, p in zip(test.source, test.window, true, pred)])

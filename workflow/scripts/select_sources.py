@@ -6,7 +6,7 @@ import csv
 import numpy as np
 
 from sslrp import metrics, steps
-from sslrp.io import write_json
+from sslrp.io import rebuild_advice, write_json
 
 
 def run(sources_csv, out, log=None):
@@ -14,6 +14,11 @@ def run(sources_csv, out, log=None):
     with open(sources_csv, newline="") as f:
         rows = list(csv.DictReader(f))
     errors = np.array([float(r["euclidean"]) for r in rows])
+    bad = np.flatnonzero(~np.isfinite(errors))
+    if not rows or len(bad):
+        what = f"rows {bad[:5].tolist()} have no finite error" if rows else "it lists no source"
+        raise ValueError(f"{sources_csv}: {what}, so no best or worst source can be picked; "
+                         f"{rebuild_advice(sources_csv)}")
     picks = {}
     for extreme, index in zip(("min", "max"), metrics.best_worst(errors)):
         row = rows[index]

@@ -8,7 +8,10 @@ import copy
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import yaml
+
+from . import geometry
 
 SCHEMA = Path(__file__).resolve().parents[3] / "config" / "schema.yaml"
 
@@ -96,6 +99,43 @@ def _check_semantics(config):
             raise ConfigError(f"signals.window: {window} is shorter than {model}'s minimum {MIN_WINDOW[model]}")
     if config["corpus"]["kind"] in ("wav_dir",) and not config["corpus"]["path"]:
         raise ConfigError("corpus.path: required for corpus.kind 'wav_dir'")
+    _check_sources(config)
+    fs, seconds = config["geometry"]["fs"], config["signals"]["max_seconds"]
+    if seconds is not None and int(seconds * fs) < window:
+        raise ConfigError(f"signals.max_seconds: utterances cut to {seconds:g} s ({int(seconds * fs)} samples at "
+                          f"{fs} Hz) are shorter than one window (signals.window: {window}); raise it or lower the "
+                          "window")
+
+
+def _check_sources(config):
+    """Every split has sources, every shard has sources, and sources and microphones lie inside the room."""
+    geo = config["geometry"]
+    sizes = geometry.split_sizes(geo)
+    xy = geometry.grid_xy(geo)
+    if not sizes["test"]:
+        span = f"x {xy[:, 0].min():.3f}..{xy[:, 0].max():.3f}, y {xy[:, 1].min():.3f}..{xy[:, 1].max():.3f}"
+        raise ConfigError(f"geometry.test_square: x {geo['test_square']['x']}, y {geo['test_square']['y']} holds "
+                          f"no grid point (the grid spans {span}; the square's edges are excluded); move the square "
+                          "into the grid or refine geometry.grid")
+    for split in ("train", "val"):
+        if not sizes[split]:
+            outside = sizes["train"] + sizes["val"]
+            raise ConfigError(f"geometry.val_fraction: {geo['val_fraction']} of the {outside} sources outside the "
+                              f"test square leaves the {split} split empty; choose a fraction that leaves sources in "
+                              "both, or refine geometry.grid")
+    shards, n_sources = config["simulation"]["shards"], len(xy)
+    if shards > n_sources:
+        raise ConfigError(f"simulation.shards: {shards} shards for {n_sources} sources would leave shards empty; "
+                          f"use at most {n_sources}")
+    room = np.asarray(geo["room"], float)
+    lowest, highest = geo["grid"]["height"]
+    corners = [[*p, z] for p in (xy.min(axis=0), xy.max(axis=0)) for z in (lowest, highest)]
+    for key, points in (("geometry.grid", np.array(corners)), ("geometry.array", geometry.mic_positions(geo))):
+        outside = ~((points > 0) & (points < room)).all(axis=1)
+        if outside.any():
+            example = np.round(points[outside][0], 3).tolist()
+            raise ConfigError(f"{key}: positions such as {example} lie outside the room {room.tolist()} "
+                              "(geometry.room)")
 
 
 def load(path):

@@ -23,7 +23,7 @@ import scipy.signal
 import soundfile
 
 from . import seeding
-from .io import atomic_path
+from .io import atomic_path, rebuild_advice, write_array
 
 KINDS = ("espeak", "wav_dir", "cmu_arctic")
 
@@ -126,7 +126,14 @@ def _wav_dir(folder, fs, pattern, trim_db=40):
         raise CorpusError(f"corpus.path: no .wav or .flac files under {str(folder)!r}")
     utterances = []
     for path in files:
-        signal, fs_in = soundfile.read(path, dtype="float64", always_2d=True)
+        try:
+            signal, fs_in = soundfile.read(path, dtype="float64", always_2d=True)
+        except (soundfile.LibsndfileError, RuntimeError, TypeError) as err:
+            raise CorpusError(f"{path}: cannot be read as audio ({err}); convert it to WAV or FLAC, or remove it "
+                              f"from corpus.path {str(folder)!r}") from err
+        if not np.isfinite(signal[:, 0]).all():
+            raise CorpusError(f"{path}: holds NaN or infinite samples; fix or remove it from corpus.path "
+                              f"{str(folder)!r}")
         if not np.any(signal[:, 0]):
             continue  # silent files carry no localization cue
         utterances.append(Utterance(prepare(signal[:, 0], fs_in, fs, trim_db), str(path.relative_to(folder))))
@@ -217,23 +224,41 @@ def _espeak(corpus, fs, seed):
     return utterances
 
 
+def check_lengths(utterances, corpus, window):
+    """Refuse utterances shorter than one window (they would fail the simulation later), naming each.
+
+    For `wav_dir` and `cmu_arctic` the label is the file's path under `corpus.path`.
+    """
+    short = [u for u in utterances if len(u.signal) < window]
+    if not short:
+        return
+    where = (f"files under corpus.path {corpus.get('path')!r}" if corpus["kind"] != "espeak"
+             else "espeak utterances (raise corpus.espeak.sentences_per_utterance)")
+    listed = "; ".join(f"{u.label!r} ({len(u.signal)} samples)" for u in short[:5])
+    raise CorpusError(f"{len(short)} of {len(utterances)} {where} are shorter than one window "
+                      f"(signals.window = {window} samples, after trimming silence): {listed}"
+                      f"{' ...' if len(short) > 5 else ''}; remove or lengthen them, or lower signals.window")
+
+
 def write(path, utterances, attrs):
-    """Store utterances in one HDF5 file (signals concatenated, with offsets), atomically."""
+    """Store utterances in one HDF5 file (signals concatenated, with offsets; checksummed), atomically."""
     lengths = [len(u.signal) for u in utterances]
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs.update(attrs)
-        f["signal"] = np.concatenate([u.signal for u in utterances])
-        f["offset"] = np.concatenate([[0], np.cumsum(lengths)])
-        f["label"] = [u.label.encode() for u in utterances]
+        write_array(f, "signal", np.concatenate([u.signal for u in utterances]))
+        write_array(f, "offset", np.concatenate([[0], np.cumsum(lengths)]))
+        write_array(f, "label", np.array([u.label.encode() for u in utterances]))
 
 
 def read(path):
-    """Utterances written by `write`."""
+    """Utterances written by `write` (HDF5 verifies the checksums; the samples are checked to be finite)."""
     try:
         with h5py.File(path, "r") as f:
             signal, offset, labels = f["signal"][:], f["offset"][:], f["label"][:]
-    except (OSError, KeyError) as err:
-        raise CorpusError(f"{path}: not a readable corpus file ({err}); re-run the corpus rule") from err
+    except (OSError, KeyError, ValueError) as err:
+        raise CorpusError(f"{path}: not a readable corpus file, or corrupt ({err}); {rebuild_advice(path)}") from err
+    if not np.isfinite(signal).all():
+        raise CorpusError(f"{path}: holds NaN or infinite samples; {rebuild_advice(path)}")
     return [
         Utterance(signal[a:b], label.decode()) for a, b, label in zip(offset[:-1], offset[1:], labels)
     ]

@@ -22,13 +22,17 @@ import h5py
 import numpy as np
 
 from .geometry import SPLITS
-from .io import atomic_path
+from .io import atomic_path, rebuild_advice, write_array
 
 PER_SOURCE = ("position", "source_index", "utterance", "correlation_time", "rt60")
+# Per-source arrays that must be finite (rt60 is NaN where the decay was too short to measure).
+FINITE = ("position", "correlation_time")
+# Windows checked for finite values per block: bounds the temporary mask at paper scale.
+CHECK_BLOCK = 1024
 
 
 class DatasetError(OSError):
-    """A dataset file is missing, truncated or lacks what a step needs; the message names the file."""
+    """A dataset file is missing, truncated, corrupt or lacks what a step needs; the message names the file."""
 
 
 @dataclass
@@ -57,34 +61,37 @@ def write_shard(path, recordings, attrs):
     """Write the simulated sources of one shard (a list of `acoustics.SourceRecording`) atomically."""
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs.update(attrs)
-        f["source_index"] = np.array([r.index for r in recordings], dtype=np.int64)
-        f["position"] = np.array([r.position for r in recordings]).reshape(-1, 3)
-        f["utterance"] = np.array([r.utterance for r in recordings], dtype=np.int64)
-        f["correlation_time"] = np.array([r.correlation_time for r in recordings])
-        f["rt60"] = np.array([r.rt60 for r in recordings])
-        f["n_windows"] = np.array([len(r.windows) for r in recordings], dtype=np.int64)
-        f["windows"] = np.concatenate([r.windows for r in recordings])
+        write_array(f, "source_index", np.array([r.index for r in recordings], dtype=np.int64))
+        write_array(f, "position", np.array([r.position for r in recordings]).reshape(-1, 3))
+        write_array(f, "utterance", np.array([r.utterance for r in recordings], dtype=np.int64))
+        write_array(f, "correlation_time", np.array([r.correlation_time for r in recordings]))
+        write_array(f, "rt60", np.array([r.rt60 for r in recordings]))
+        write_array(f, "n_windows", np.array([len(r.windows) for r in recordings], dtype=np.int64))
+        windows = np.concatenate([r.windows for r in recordings])
+        write_array(f, "windows", windows, chunks=(1, *windows.shape[1:]) if len(windows) else None)
 
 
 def gather(shard_paths, out, split_of, attrs):
     """Merge shard files into the dataset `out`, one group per split; `split_of[i]` names source i's split.
 
-    Windows are copied source by source, so memory stays at one source's windows even at paper scale.
+    Windows are copied source by source, so memory stays at one source's windows even at paper scale; each
+    source's windows are checked for finite values on the way.
     """
     shards = [_open(p) for p in shard_paths]
     try:
-        where = {}  # grid index -> (shard file, row in shard, first window in shard)
+        where = {}  # grid index -> (shard file, its per-source arrays, row in shard, first window in shard)
         for f in shards:
-            first = np.concatenate([[0], np.cumsum(f["n_windows"][:])[:-1]])
-            for row, idx in enumerate(f["source_index"][:]):
-                where[int(idx)] = (f, row, int(first[row]))
-        rt60 = np.array([f["rt60"][row] for f, row, _ in where.values()])
+            arrays = {name: _read(f, name) for name in (*PER_SOURCE, "n_windows")}
+            first = np.concatenate([[0], np.cumsum(arrays["n_windows"])[:-1]])
+            for row, idx in enumerate(arrays["source_index"]):
+                where[int(idx)] = (f, arrays, row, int(first[row]))
+        rt60 = np.array([arrays["rt60"][row] for _, arrays, row, _ in where.values()])
         with atomic_path(out) as tmp, h5py.File(tmp, "w") as dst:
             dst.attrs.update(attrs)
             dst.attrs["t60_measured"] = float(np.nanmedian(rt60)) if np.isfinite(rt60).any() else np.nan
             for split in SPLITS:
                 members = sorted(i for i in where if split_of[i] == split)
-                _write_split(dst.create_group(split), [where[i] for i in members], shards[0]["windows"])
+                _write_split(dst.create_group(split), [where[i] for i in members], shards[0])
     finally:
         for f in shards:
             f.close()
@@ -92,20 +99,19 @@ def gather(shard_paths, out, split_of, attrs):
 
 def _write_split(group, rows, template):
     for name in PER_SOURCE:
-        like = template.file[name]  # dtype and trailing shape, also for an empty split
-        values = np.array([f[name][row] for f, row, _ in rows], dtype=like.dtype)
-        group[name] = values.reshape(len(rows), *like.shape[1:])
-    counts = [int(f["n_windows"][row]) for f, row, _ in rows]
-    group["source"] = np.repeat(np.arange(len(rows)), counts)
-    group["window"] = np.concatenate([np.arange(n) for n in counts]) if rows else np.zeros(0, np.int64)
-    shape = (sum(counts), *template.shape[1:])
-    # One chunk per window; h5py refuses a chunk larger than the data, so an empty split is contiguous.
-    windows = group.create_dataset(
-        "windows", shape=shape, dtype="float32", chunks=(1, *shape[1:]) if shape[0] else None
-    )
+        like = template[name]  # dtype and trailing shape, also for an empty split
+        values = np.array([arrays[name][row] for _, arrays, row, _ in rows], dtype=like.dtype)
+        write_array(group, name, values.reshape(len(rows), *like.shape[1:]))
+    counts = [int(arrays["n_windows"][row]) for _, arrays, row, _ in rows]
+    write_array(group, "source", np.repeat(np.arange(len(rows)), counts))
+    write_array(group, "window", np.concatenate([np.arange(n) for n in counts]) if rows else np.zeros(0, np.int64))
+    shape = (sum(counts), *template["windows"].shape[1:])
+    windows = write_array(group, "windows", shape=shape, dtype="float32", chunks=(1, *shape[1:]))  # one per window
     start = 0
-    for (f, _, first), n in zip(rows, counts):
-        windows[start : start + n] = f["windows"][first : first + n]
+    for (f, arrays, row, first), n in zip(rows, counts):
+        block = _read(f, "windows", slice(first, first + n))
+        _check_finite(f.filename, f"source {int(arrays['source_index'][row])}'s", block, np.arange(n))
+        windows[start : start + n] = block
         start += n
 
 
@@ -113,13 +119,46 @@ def _open(path):
     try:
         return h5py.File(path, "r")
     except OSError as err:
-        raise DatasetError(f"{path}: cannot be read as HDF5 ({err}); delete it and re-run the step") from err
+        raise DatasetError(f"{path}: cannot be read as HDF5 ({err}); {rebuild_advice(path)}") from err
+
+
+def _read(node, name, selection=()):
+    """`node[name][selection]`, with an error naming the file and dataset when it is absent or corrupt.
+
+    A Fletcher-32 mismatch (a flipped byte) surfaces here as h5py's OSError "filter returned failure".
+    """
+    path = node.file.filename
+    try:
+        dset = node[name]
+    except KeyError as err:
+        group = f"group {node.name.strip('/')!r}" if node.name != "/" else "the file"
+        raise DatasetError(f"{path}: {group} has no dataset {name!r}; {rebuild_advice(path)}") from err
+    try:
+        return dset[selection]
+    except (OSError, ValueError) as err:
+        raise DatasetError(f"{path}: dataset {dset.name} is corrupt and cannot be read ({err}); "
+                           f"{rebuild_advice(path)}") from err
+
+
+def _check_finite(path, where, windows, numbers):
+    """Raise naming the first windows (numbered by `numbers`) of `windows` that hold NaN or infinity."""
+    bad = []
+    for start in range(0, len(windows), CHECK_BLOCK):
+        block = windows[start : start + CHECK_BLOCK]
+        bad.extend(start + np.flatnonzero(~np.isfinite(block).all(axis=tuple(range(1, block.ndim)))))
+    if bad:
+        listed = ", ".join(str(int(numbers[i])) for i in bad[:5]) + (f" and {len(bad) - 5} more" * (len(bad) > 5))
+        raise DatasetError(f"{path}: {where} window(s) {listed} hold NaN or infinite values; {rebuild_advice(path)}")
 
 
 def read_attrs(path):
     """The dataset's attributes as a dict (json-encoded values decoded)."""
     with _open(path) as f:
-        attrs = dict(f.attrs)
+        try:
+            attrs = dict(f.attrs)
+        except (OSError, RuntimeError, KeyError) as err:
+            raise DatasetError(f"{path}: its attributes are corrupt and cannot be read ({err}); "
+                               f"{rebuild_advice(path)}") from err
     for key in ("mics", "versions", "room"):
         if isinstance(attrs.get(key), str):
             attrs[key] = json.loads(attrs[key])
@@ -127,18 +166,28 @@ def read_attrs(path):
 
 
 def read_split(path, split, windows=True):
-    """Load one split of a dataset; `windows=False` skips the (large) window array."""
+    """Load one split of a dataset; `windows=False` skips the (large) window array.
+
+    Every array is checksummed by HDF5 as it is read, and the windows and positions are checked for finite
+    values once, here, so a corrupt file fails before a step computes anything from it.
+    """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     with _open(path) as f:
         if split not in f:
-            raise DatasetError(f"{path}: has no group {split!r}; was it written by gather_dataset?")
+            raise DatasetError(f"{path}: has no group {split!r}; was it written by gather_dataset? "
+                               f"{rebuild_advice(path)}")
         g = f[split]
-        try:
-            arrays = {name: g[name][:] for name in (*PER_SOURCE, "source", "window")}
-            arrays["windows"] = g["windows"][:] if windows else None
-        except (KeyError, OSError) as err:
-            raise DatasetError(f"{path}: group {split!r} is incomplete or corrupt ({err})") from err
+        arrays = {name: _read(g, name) for name in (*PER_SOURCE, "source", "window")}
+        arrays["windows"] = _read(g, "windows") if windows else None
+    for name in FINITE:
+        values = arrays[name]
+        rows = np.flatnonzero(~np.isfinite(values).reshape(len(values), -1).all(axis=1)) if len(values) else []
+        if len(rows):
+            raise DatasetError(f"{path}: split {split!r}, {name} of source row(s) {list(rows[:5])} is not "
+                               f"finite; {rebuild_advice(path)}")
+    if windows:
+        _check_finite(path, f"split {split!r},", arrays["windows"], np.arange(len(arrays["windows"])))
     return Split(**arrays)
 
 
@@ -146,24 +195,26 @@ def write_relevance(path, relevance, targets, test, attrs):
     """Store one model's relevance for every test window (aligned with the test split's windows)."""
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs.update(attrs)
-        f["relevance"] = relevance
-        f["target"] = targets
-        f["source"] = test.source
-        f["window"] = test.window
+        write_array(f, "relevance", relevance)
+        write_array(f, "target", targets)
+        write_array(f, "source", test.source)
+        write_array(f, "window", test.window)
 
 
 def read_relevance(path, test=None, targets=False):
-    """Relevance [N_win, M, W] written by `write_relevance`; checked against `test` when given.
+    """Relevance [N_win, M, W] written by `write_relevance`; checked against `test` when given, and for
+    finite values.
 
     With `targets`, returns (relevance, targets [N_win, 3]): the output relevance each window's LRP
     started from, so that other attribution methods can explain the same output.
     """
     with _open(path) as f:
-        try:
-            relevance, source = f["relevance"][:], f["source"][:]
-            target = f["target"][:] if targets else None
-        except KeyError as err:
-            raise DatasetError(f"{path}: not a relevance file ({err})") from err
+        if "relevance" not in f:
+            raise DatasetError(f"{path}: not a relevance file (no dataset 'relevance'); {rebuild_advice(path)}")
+        relevance, source = _read(f, "relevance"), _read(f, "source")
+        target = _read(f, "target") if targets else None
     if test is not None and not np.array_equal(source, test.source):
-        raise DatasetError(f"{path}: its windows do not match the test split; re-run the relevance step")
+        raise DatasetError(f"{path}: its windows do not match the test split (the dataset was rebuilt after it); "
+                           f"{rebuild_advice(path)}")
+    _check_finite(path, "relevance of test", relevance, np.arange(len(relevance)))
     return (relevance, target) if targets else relevance

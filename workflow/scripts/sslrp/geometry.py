@@ -56,22 +56,35 @@ def sources(geometry, seed):
     z = np.array([seeding.rng(seed, "height", i).uniform(lo, hi) for i in range(len(xy))])
     positions = np.column_stack([xy, z])
 
-    square = geometry["test_square"]
-    in_test = (
-        (xy[:, 0] > square["x"][0])
-        & (xy[:, 0] < square["x"][1])
-        & (xy[:, 1] > square["y"][0])
-        & (xy[:, 1] < square["y"][1])
-    )
+    in_test = in_test_square(xy, geometry["test_square"])
     rest = np.flatnonzero(~in_test)
     shuffled = seeding.rng(seed, "split").permutation(rest)
-    n_val = int(round(geometry["val_fraction"] * len(rest)))
+    n_val = _n_val(geometry["val_fraction"], len(rest))
     return Sources(
         positions=positions,
         train=np.sort(shuffled[n_val:]),
         val=np.sort(shuffled[:n_val]),
         test=np.flatnonzero(in_test),
     )
+
+
+def in_test_square(xy, square):
+    """Which points [N, 2] lie strictly inside the held-out test square."""
+    return (xy[:, 0] > square["x"][0]) & (xy[:, 0] < square["x"][1]) & (xy[:, 1] > square["y"][0]) & (
+        xy[:, 1] < square["y"][1]
+    )
+
+
+def _n_val(val_fraction, n_rest):
+    return int(round(val_fraction * n_rest))
+
+
+def split_sizes(geometry):
+    """Number of sources per split, without drawing positions (cheap enough for config validation)."""
+    n_test = int(in_test_square(grid_xy(geometry), geometry["test_square"]).sum())
+    n_rest = geometry["grid"]["nx"] * geometry["grid"]["ny"] - n_test
+    n_val = _n_val(geometry["val_fraction"], n_rest)
+    return {"train": n_rest - n_val, "val": n_val, "test": n_test}
 
 
 def shard_indices(n_sources, shard, n_shards):

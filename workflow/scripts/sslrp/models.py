@@ -10,8 +10,14 @@ Two operations of SampleCNN are plain methods rather than inline operators, so t
 (the gate product x * gate).
 """
 
+import pickle
+import zipfile
+from collections.abc import Mapping
+
 import torch
 from torch import nn
+
+from .io import rebuild_advice
 
 
 def _pooled(length, *kernels):
@@ -169,14 +175,27 @@ def build(name, window, n_mics=16):
 def load(name, checkpoint, window, n_mics=16):
     """A model built by name with a checkpoint's weights (strict: names and shapes must match), in eval mode.
 
-    Raises RuntimeError naming the file when it cannot be read or does not fit the architecture.
+    Raises RuntimeError naming the file, the original error and what to do when it cannot be read (not a
+    torch file, truncated, corrupt) or does not fit the architecture.
     """
     model = build(name, window, n_mics)
     try:
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        if not isinstance(state, Mapping):
+            raise TypeError(f"holds a {type(state).__name__}, not a state dict")
         model.load_state_dict(state, strict=True)
-    except (OSError, RuntimeError, KeyError) as err:
+    # What torch.load raises on a file that is not a checkpoint varies with the damage (an empty zip:
+    # IndexError; a text file: UnpicklingError; cut short: RuntimeError or EOFError); each is reported.
+    except (OSError, RuntimeError, KeyError, IndexError, EOFError, ValueError, TypeError, AttributeError,
+            pickle.UnpicklingError, zipfile.BadZipFile) as err:
         raise RuntimeError(
-            f"{checkpoint}: not a {name} checkpoint for {window}-sample windows ({err})"
+            f"{checkpoint}: not a {name} checkpoint for {window}-sample windows ({type(err).__name__}: {err}). "
+            "If it is a pretrained checkpoint (config key `pretrained`), replace it with a state dict saved by "
+            f"torch.save(model.state_dict(), path) for this model and window; if the workflow trained it, "
+            f"{rebuild_advice(checkpoint)}"
         ) from err
+    broken = [key for key, value in state.items() if value.is_floating_point() and not value.isfinite().all()]
+    if broken:
+        raise RuntimeError(f"{checkpoint}: weights {', '.join(broken[:5])} hold NaN or infinity (training "
+                           f"diverged, or the file is damaged); {rebuild_advice(checkpoint)}")
     return model.eval()

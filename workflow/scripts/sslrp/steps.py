@@ -20,9 +20,23 @@ def logger(log_path=None, name="sslrp"):
     return log
 
 
+class StepParser(argparse.ArgumentParser):
+    """An argparse parser that also checks a `--cond` option against the conditions of `--config`, so that
+    no step runs (or trains) for a condition the configuration does not have."""
+
+    def parse_args(self, args=None, namespace=None):
+        parsed = super().parse_args(args, namespace)
+        if getattr(parsed, "cond", None) is not None:
+            try:
+                condition(load_config(parsed.config), parsed.cond)
+            except configuration.ConfigError as err:
+                self.error(str(err))
+        return parsed
+
+
 def parser(description):
     """An argparse parser with the options every step's command line shares."""
-    p = argparse.ArgumentParser(description=description)
+    p = StepParser(description=description)
     p.add_argument("--config", default="config/config.yaml", help="workflow config (YAML)")
     p.add_argument("--log", default=None, help="log file (default: stderr)")
     return p

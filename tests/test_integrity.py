@@ -1,0 +1,400 @@
+"""Data integrity and recovery (issue 12): corrupt or non-finite data never passes silently, every error names
+the file and says what to do, the advised recovery command works, and killed jobs leave nothing behind.
+
+Fault classes covered (each test reproduces the fault and asserts the message):
+
+| fault                                                    | caught by                          | test |
+|----------------------------------------------------------|------------------------------------|------|
+| an HDF5 array written without a checksum                 | io.write_array (Fletcher-32)       | test_every_written_hdf5_array_carries_a_checksum |
+| a flipped byte in a dataset's windows                    | HDF5 checksum, dataset._read       | test_flipped_byte_fails_naming_the_file_and_the_dataset |
+| random bytes anywhere in a dataset (data or metadata)    | checksum, dataset readers          | test_random_bytes_never_pass_silently |
+| a NaN window that training would never draw              | dataset.read_split, up front       | test_nan_window_fails_naming_file_split_and_window |
+| a NaN window in a simulation shard                       | dataset.gather                     | test_gather_refuses_a_nan_window_naming_the_shard |
+| a NaN test window reaching evaluate / select_sources     | read_split, before any output      | test_nan_test_window_fails_evaluate_before_any_output |
+| a NaN in a step's JSON summary (`"mae": NaN`)            | io.write_json                      | test_json_never_holds_nan |
+| a NaN error in sources.csv (best = worst = that source)  | select_sources                     | test_select_sources_refuses_non_finite_errors |
+| a corrupt or NaN relevance file                          | dataset.read_relevance             | test_broken_relevance_file_is_named |
+| a "checkpoint" that is not one (`pop from empty list`)   | models.load                        | test_non_checkpoint_fails_naming_the_file_and_what_to_do |
+| a checkpoint with NaN weights                            | models.load                        | test_nan_weights_fail_naming_the_checkpoint |
+| an audio file that is not audio                          | corpus (wav_dir)                   | test_unreadable_audio_file_is_named |
+| a WAV shorter than one window                            | corpus step                        | test_short_wav_is_refused_by_the_corpus_step |
+| a corrupt corpus file                                    | corpus.read                        | test_corrupt_corpus_names_the_file_and_the_command |
+| configs that cannot run (test square off the grid, empty | config.validate, before any job    | test_config_that_cannot_run_fails_at_validation |
+|   splits, shards > sources, window > max_seconds, grid   |                                    |      |
+|   outside the room)                                      |                                    |      |
+| a step CLI given an unknown --cond                       | steps.StepParser                   | test_unknown_condition_is_refused_by_the_train_cli |
+| a temporary left by a killed job                         | io.atomic_path                     | test_killed_job_leaves_no_temporary_once_rerun |
+| checkpoints of identical runs differing byte-wise        | io.save_torch                      | test_identical_runs_write_byte_identical_checkpoints |
+| advice that does not work ("delete it and re-run")       | io.rebuild_advice (--forcerun)     | test_advised_command_rebuilds_a_broken_dataset |
+"""
+
+import csv
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+import soundfile
+import torch
+import yaml
+
+from conftest import SCRIPTS
+from sslrp import config as configuration
+from sslrp import corpus, dataset, io, models
+
+FORCERUN = re.compile(r"`snakemake --cores 2 --forcerun (\S+)`")
+
+
+def copy_of(path, tmp_path, name=None):
+    target = tmp_path / (name or path.name)
+    shutil.copy(path, target)
+    return target
+
+
+def datasets_in(path):
+    """{name: h5py dataset description} of every array in an HDF5 file."""
+    found = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, obj: found.__setitem__(name, obj.fletcher32)
+                     if isinstance(obj, h5py.Dataset) else None)
+    return found
+
+
+def flip_byte_in_chunk(path, dset_name, chunk=0):
+    with h5py.File(path, "r") as f:
+        offset = f[dset_name].id.get_chunk_info(chunk).byte_offset
+    with open(path, "r+b") as f:
+        f.seek(offset + 100)
+        byte = f.read(1)
+        f.seek(offset + 100)
+        f.write(bytes([byte[0] ^ 0x10]))
+
+
+def assert_names_file_and_command(message, path):
+    assert str(path) in message
+    assert FORCERUN.search(message), message
+    assert FORCERUN.search(message).group(1) == str(path)
+
+
+# --- checksums ---------------------------------------------------------------------------------
+
+def test_every_written_hdf5_array_carries_a_checksum(tiny_dataset, tiny_corpus, tmp_path, tiny_config):
+    from sslrp import acoustics
+
+    shard = tmp_path / "shard.h5"
+    recording = acoustics.SourceRecording(0, np.zeros(3), 0, np.ones((2, 2, 8), np.float32), 1.0, 0.2)
+    dataset.write_shard(shard, [recording], {})
+    relevance = tmp_path / "relevance.h5"
+    test = dataset.read_split(tiny_dataset, "test")
+    dataset.write_relevance(relevance, np.zeros_like(test.windows), np.zeros((len(test.windows), 3)), test, {})
+    for path in (tiny_dataset, tiny_corpus, shard, relevance):
+        arrays = datasets_in(path)
+        assert arrays and all(arrays.values()), (path, arrays)
+
+
+def test_flipped_byte_fails_naming_the_file_and_the_dataset(tiny_dataset, tmp_path):
+    broken = copy_of(tiny_dataset, tmp_path)
+    flip_byte_in_chunk(broken, "train/windows", chunk=5)
+    with pytest.raises(dataset.DatasetError) as err:
+        dataset.read_split(broken, "train")
+    message = str(err.value)
+    assert "/train/windows" in message and "filter returned failure" in message  # HDF5's own words kept
+    assert_names_file_and_command(message, broken)
+    assert isinstance(err.value.__cause__, OSError)
+
+
+def test_random_bytes_never_pass_silently(tiny_dataset, tmp_path):
+    """4 KiB of random bytes at many places: every read either gives the original values or a DatasetError
+    naming the file; never other values, never an error without the file's name."""
+    reference = {split: dataset.read_split(tiny_dataset, split) for split in ("train", "val", "test")}
+    size = tiny_dataset.stat().st_size
+    rng = np.random.default_rng(12)
+    for offset in np.linspace(0, size - 4096, 40).astype(int):
+        broken = copy_of(tiny_dataset, tmp_path, "broken.h5")
+        with open(broken, "r+b") as f:
+            f.seek(offset)
+            f.write(rng.bytes(4096))
+        try:
+            dataset.read_attrs(broken)
+            for split, ref in reference.items():
+                part = dataset.read_split(broken, split)
+                for name in ("windows", "source", "window", "position", "source_index", "utterance"):
+                    np.testing.assert_array_equal(getattr(part, name), getattr(ref, name),
+                                                  err_msg=f"offset {offset}: {split}/{name} changed silently")
+        except dataset.DatasetError as err:
+            assert str(broken) in str(err), (offset, err)
+
+
+# --- finite values -----------------------------------------------------------------------------
+
+def with_nan(path, tmp_path, dset, index, name="nan.h5"):
+    broken = copy_of(path, tmp_path, name)
+    with h5py.File(broken, "r+") as f:
+        values = f[dset][index]
+        values[...] = np.nan
+        f[dset][index] = values
+    return broken
+
+
+def test_nan_window_fails_naming_file_split_and_window(tiny_dataset, tmp_path):
+    broken = with_nan(tiny_dataset, tmp_path, "train/windows", 7)
+    with pytest.raises(dataset.DatasetError, match=r"split 'train', window\(s\) 7 hold NaN") as err:
+        dataset.read_split(broken, "train")
+    assert_names_file_and_command(str(err.value), broken)
+    dataset.read_split(broken, "train", windows=False)  # the per-source arrays are intact
+    dataset.read_split(broken, "test")
+
+
+def test_gather_refuses_a_nan_window_naming_the_shard(tmp_path):
+    from sslrp import acoustics
+
+    windows = np.ones((3, 2, 8), np.float32)
+    windows[1, 0, 4] = np.inf
+    shard = tmp_path / "shard-0.h5"
+    dataset.write_shard(shard, [acoustics.SourceRecording(5, np.ones(3), 0, windows, 1.0, 0.2)], {})
+    out = tmp_path / "data.h5"
+    with pytest.raises(dataset.DatasetError, match=r"shard-0.h5: source 5's window\(s\) 1 hold NaN or infinite"):
+        dataset.gather([shard], out, np.array(["train"] * 6, dtype=object), {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shard-0.h5"]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """An untrained LocCNN for the tiny dataset's 512-sample windows (evaluation needs no trained model)."""
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("model") / "loc_cnn.pth"
+    io.save_torch(models.build("loc_cnn", 512).state_dict(), path)
+    return path
+
+
+def test_nan_test_window_fails_evaluate_before_any_output(tiny_dataset, checkpoint, tmp_path, step_script):
+    broken = with_nan(tiny_dataset, tmp_path, "test/windows", 2)
+    out = tmp_path / "eval"
+    with pytest.raises(dataset.DatasetError, match=r"split 'test', window\(s\) 2 hold NaN"):
+        step_script("evaluate").run(str(broken), checkpoint, out / "windows.csv", out / "sources.csv",
+                                    out / "summary.json", out / "positions.png", "loc_cnn", "tiny", 512, 16, "cpu",
+                                    1)
+    assert not out.exists()
+
+
+def test_json_never_holds_nan(tmp_path):
+    path = tmp_path / "summary.json"
+    with pytest.raises(ValueError, match=r"summary.json: refusing to write non-finite values at mae, mae_xyz\[1\]"):
+        io.write_json(path, {"mae": float("nan"), "mae_xyz": [0.1, np.inf, 0.2], "model": "loc_cnn"})
+    assert not path.exists()
+    io.write_json(path, {"mae": np.float64(0.5)})
+    assert json.loads(path.read_text()) == {"mae": 0.5}
+
+
+def test_select_sources_refuses_non_finite_errors(tmp_path, step_script):
+    sources = tmp_path / "sources.csv"
+    with open(sources, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["source", "source_index", "x", "y", "z", "n_windows", "euclidean", "absolute"])
+        writer.writerow([0, 10, 1, 5, 1.2, 3, 0.2, 0.1])
+        writer.writerow([1, 11, 1, 5, 1.2, 3, "nan", "nan"])
+    out = tmp_path / "selection.json"
+    with pytest.raises(ValueError, match=r"sources.csv: rows \[1\] have no finite error") as err:
+        step_script("select_sources").run(sources, out)
+    assert_names_file_and_command(str(err.value), sources)
+    assert not out.exists()
+
+
+def test_broken_relevance_file_is_named(tiny_dataset, tmp_path):
+    test = dataset.read_split(tiny_dataset, "test")
+    path = tmp_path / "relevance.h5"
+    relevance = np.ones_like(test.windows)
+    relevance[4, 3, 0] = np.nan
+    dataset.write_relevance(path, relevance, np.zeros((len(relevance), 3)), test, {})
+    with pytest.raises(dataset.DatasetError, match=r"relevance.h5: relevance of test window\(s\) 4 hold NaN") as err:
+        dataset.read_relevance(path, test)
+    assert_names_file_and_command(str(err.value), path)
+    flip_byte_in_chunk(path, "relevance")
+    with pytest.raises(dataset.DatasetError, match=r"relevance.h5: dataset /relevance is corrupt"):
+        dataset.read_relevance(path, test)
+    with pytest.raises(dataset.DatasetError, match="not a relevance file"):
+        dataset.read_relevance(tiny_dataset, test)
+
+
+# --- checkpoints -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("content, cause", [
+    (b"seed: 1\n", "IndexError: pop from empty list"),  # a config file given as the checkpoint
+    (b"", "EOFError"),
+    (b"PK\x03\x04 cut short", "RuntimeError"),
+    ("list", "TypeError: holds a list, not a state dict"),
+    ("other model", "RuntimeError: Error(s) in loading state_dict"),
+])
+def test_non_checkpoint_fails_naming_the_file_and_what_to_do(tmp_path, content, cause):
+    path = tmp_path / "pretrained.pth"
+    if content == "list":
+        torch.save([1, 2], path)
+    elif content == "other model":
+        torch.save(models.build("loc_cnn", 768).state_dict(), path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(RuntimeError) as err:
+        models.load("loc_cnn", path, 512)
+    message = str(err.value)
+    assert cause in message and "torch.save(model.state_dict(), path)" in message
+    assert_names_file_and_command(message, path)
+
+
+def test_nan_weights_fail_naming_the_checkpoint(tmp_path):
+    state = models.build("loc_cnn", 512).state_dict()
+    next(v for v in state.values() if v.is_floating_point())[0] = float("nan")
+    path = tmp_path / "diverged.pth"
+    io.save_torch(state, path)
+    with pytest.raises(RuntimeError, match="diverged.pth: weights .* hold NaN or infinity") as err:
+        models.load("loc_cnn", path, 512)
+    assert_names_file_and_command(str(err.value), path)
+
+
+def test_identical_runs_write_byte_identical_checkpoints(tmp_path, checkpoint, tiny_dataset, step_script):
+    """The checkpoint holds no trace of the temporary file it was written through (a PID)."""
+    train = step_script("train")
+    outputs = []
+    for run in ("a", "b"):
+        folder = tmp_path / run
+        folder.mkdir()
+        train.run(str(tiny_dataset), folder / "model.pth", folder / "history.csv", folder / "curve.png", "loc_cnn",
+                  512, 16, {}, 7, "cpu", 1, pretrained=checkpoint)
+        outputs.append((folder / "model.pth").read_bytes())
+    assert outputs[0] == outputs[1]
+    assert b"tmp-" not in outputs[0]
+
+
+# --- audio and corpus --------------------------------------------------------------------------
+
+def test_unreadable_audio_file_is_named(tmp_path):
+    (tmp_path / "good.wav").write_bytes(b"")
+    soundfile.write(tmp_path / "good.wav", np.sin(np.arange(8000) / 5), 16000)
+    (tmp_path / "notes.wav").write_text("not audio")
+    with pytest.raises(corpus.CorpusError, match=r"notes.wav: cannot be read as audio \(.*\); convert it") as err:
+        corpus.load({"kind": "wav_dir", "path": str(tmp_path)}, 16000, 0)
+    assert err.value.__cause__ is not None
+
+
+def test_short_wav_is_refused_by_the_corpus_step(tmp_path, step_script):
+    folder = tmp_path / "wavs"
+    folder.mkdir()
+    soundfile.write(folder / "long.wav", np.sin(np.arange(8000) / 5), 16000)
+    soundfile.write(folder / "short.wav", np.sin(np.arange(1599) / 5), 16000)
+    settings = configuration.validate({"conditions": [{"t60": 0.3, "snr": 20}],
+                                       "corpus": {"kind": "wav_dir", "path": str(folder)}})["corpus"]
+    out = tmp_path / "speech.h5"
+    with pytest.raises(corpus.CorpusError, match=r"signals.window = 2048 .*'short.wav' \(159\d samples\)") as err:
+        step_script("corpus").run(str(out), settings, 16000, 0, window=2048)
+    assert str(folder) in str(err.value) and "long.wav" not in str(err.value)
+    assert not out.exists()
+
+
+def test_corrupt_corpus_names_the_file_and_the_command(tiny_corpus, tmp_path):
+    broken = copy_of(tiny_corpus, tmp_path)
+    flip_byte_in_chunk(broken, "signal")
+    with pytest.raises(corpus.CorpusError) as err:
+        corpus.read(broken)
+    assert "filter returned failure" in str(err.value)
+    assert_names_file_and_command(str(err.value), broken)
+
+
+# --- configuration -----------------------------------------------------------------------------
+
+def minimal(**extra):
+    return {"conditions": [{"t60": 0.3, "snr": 20}], **extra}
+
+
+@pytest.mark.parametrize("raw, message", [
+    (minimal(geometry={"test_square": {"x": [5, 6], "y": [5, 6]}}), "geometry.test_square: x [5, 6], y [5, 6] holds "
+                                                                     "no grid point"),
+    (minimal(geometry={"val_fraction": 0.9999}), "geometry.val_fraction: 0.9999 of the 3940 sources outside the test "
+                                                 "square leaves the train split empty"),
+    (minimal(geometry={"val_fraction": 0.0001}), "leaves the val split empty"),
+    (minimal(geometry={"grid": {"nx": 9, "ny": 9}}, simulation={"shards": 82}),
+     "simulation.shards: 82 shards for 81 sources"),
+    (minimal(signals={"window": 5120, "max_seconds": 0.3}), "signals.max_seconds: utterances cut to 0.3 s (4800 "
+                                                            "samples at 16000 Hz) are shorter than one window"),
+    (minimal(geometry={"grid": {"y": [4.5, 9.0]}}), "geometry.grid: positions such as"),
+    (minimal(geometry={"grid": {"height": [1.0, 2.5]}}), "geometry.grid: positions such as"),
+])
+def test_config_that_cannot_run_fails_at_validation(raw, message):
+    with pytest.raises(configuration.ConfigError) as err:
+        configuration.validate(raw)
+    assert message in str(err.value)
+
+
+def test_unknown_condition_is_refused_by_the_train_cli(tmp_path, tiny_config_file, tiny_dataset, tiny_cond):
+    out = tmp_path / "model.pth"
+    result = subprocess.run(
+        [sys.executable, str(SCRIPTS / "train.py"), "--config", str(tiny_config_file), "--model", "loc_cnn",
+         "--cond", "SNR_99_T60_9", "--data", str(tiny_dataset), "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 2
+    assert "--cond: unknown condition 'SNR_99_T60_9'" in result.stderr and tiny_cond in result.stderr
+    assert not out.exists()
+
+
+# --- killed jobs and recovery ------------------------------------------------------------------
+
+def test_killed_job_leaves_no_temporary_once_rerun(tmp_path):
+    """A job killed while writing (SIGKILL: no cleanup runs) leaves `.{name}.tmp-PID.h5` behind; the next
+    write of the same output (here: gather_dataset's) removes it."""
+    from sslrp import acoustics
+
+    out = tmp_path / "SNR_20_T60_0.3.h5"
+    kill = ("import os, signal, sys; sys.path.insert(0, sys.argv[1]); from sslrp import io\n"
+            "with io.atomic_path(sys.argv[2]) as tmp:\n"
+            "    tmp.write_bytes(b'half written')\n"
+            "    os.kill(os.getpid(), signal.SIGKILL)\n")
+    killed = subprocess.run([sys.executable, "-c", kill, str(SCRIPTS), str(out)], timeout=60)
+    assert killed.returncode == -signal.SIGKILL
+    assert [p.name for p in tmp_path.glob(".SNR_20_T60_0.3.tmp-*.h5")], "the kill left no temporary"
+    shard = tmp_path / "shards" / "shard-0.h5"
+    windows = np.ones((2, 2, 8), np.float32)
+    dataset.write_shard(shard, [acoustics.SourceRecording(i, np.ones(3), 0, windows, 1.0, 0.2) for i in range(3)], {})
+    dataset.gather([shard], out, np.array(["train", "val", "test"], dtype=object), {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["SNR_20_T60_0.3.h5", "shards"]
+
+
+def test_temporaries_of_running_jobs_are_kept(tmp_path):
+    out = tmp_path / "x.json"
+    running = tmp_path / ".x.tmp-1.json"  # PID 1 always runs
+    running.write_text("{}")
+    io.write_json(out, {"a": 1})
+    assert running.exists()
+
+
+def test_advised_command_rebuilds_a_broken_dataset(tiny_workflow_run, tmp_path):
+    """After a complete run, a corrupt dataset fails its reader with a command; plain `snakemake` (what the old
+    advice, "delete it and re-run", amounted to) plans nothing for it, the advised command plans the dataset
+    and everything made from it."""
+    from test_rerun import planned_jobs
+    from tiny_workflow import snakemake
+
+    workdir = tmp_path / "workflow"
+    shutil.copytree(tiny_workflow_run, workdir, symlinks=True)
+    cond = "SNR_20_T60_0.2"
+    data = f"results/data/{cond}.h5"
+    flip_byte_in_chunk(workdir / data, "test/windows", chunk=1)
+    with pytest.raises(dataset.DatasetError) as err:
+        dataset.read_split(workdir / data, "test")
+    (workdir / data).unlink()
+
+    plain = snakemake(workdir, "-n")
+    assert plain.returncode == 0, plain.stderr[-3000:]
+    assert "gather_dataset" not in plain.stdout + plain.stderr
+
+    advised = FORCERUN.search(str(err.value)).group(1).replace(str(workdir) + "/", "")
+    assert advised == data
+    done = snakemake(workdir, "-n", "--forcerun", advised)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rules = {(rule, w.get("cond")) for rule, w, _ in planned_jobs(done.stdout + done.stderr)}
+    for rule in ("simulate_shard", "gather_dataset", "train", "evaluate", "relevance", "manipulation", "tdoa"):
+        assert (rule, cond) in rules, (rule, sorted(rules))
+    assert ("gather_dataset", "SNR_10_T60_0.4") not in rules
