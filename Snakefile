@@ -5,7 +5,12 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The quick default, unless config files are given on the command line: those replace it rather than
+# extend it, so that `--configfile config/paper.yaml` runs the paper's protocol and inherits no quick-only
+# setting (Snakemake would otherwise merge config/paper.yaml over config/config.yaml).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
