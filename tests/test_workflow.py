@@ -2,7 +2,9 @@
 results folder, the page in a browser, the report, and the CLIs and linters. (What a second run re-does:
 tests/test_rerun.py.)"""
 
+import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +33,21 @@ def test_every_page_file_is_produced_with_the_seed_names(tiny_workflow_run):
     for table in ("localization", "manipulation", "tdoa"):
         rows = (tiny_workflow_run / "results" / "tables" / f"{table}.csv").read_text().splitlines()
         assert len(rows) > 1 + len(conds) - 1
+
+
+def test_page_and_table_say_whether_each_model_localizes(tiny_workflow_run):
+    from sslrp import verdict
+
+    page = (tiny_workflow_run / "results" / "page" / "index.md").read_text()
+    feature = page.split("## Localization error")[0]
+    for label in ("LocCNN", "SampleCNN"):  # one verdict per condition under each model's name
+        said = re.findall(rf"^{label} (localizes: |localizes only partly: |does not beat the mean-position)", feature,
+                          re.M)
+        assert len(said) == 2, (label, said)
+    with open(tiny_workflow_run / "results" / "tables" / "localization.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["verdict"] for r in rows} <= {verdict.LOCALIZES, verdict.PARTLY, verdict.NOT}
+    assert len(rows) == 2 * 2 + 2  # two models and SRP-PHAT, two conditions
 
 
 def test_relevance_matches_the_test_windows(tiny_workflow_run):

@@ -24,6 +24,6 @@ def cli():
 
 
 if "snakemake" in globals():
-    run(snakemake.input, *snakemake.output, **snakemake.params, log=snakemake.log[0])
+    run(snakemake.input, snakemake.output.md, snakemake.output.csv, **snakemake.params, log=snakemake.log[0])
 elif __name__ == "__main__":
     cli()
