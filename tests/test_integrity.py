@@ -20,6 +20,7 @@ Fault classes covered (each test reproduces the fault and asserts the message; `
 | audio file that is not audio                   | corpus (wav_dir)       | unreadable_audio_file_is_named       |
 | WAV shorter than one window                    | corpus step            | short_wav_is_refused_by_the_corpus...|
 | corrupt corpus file                            | corpus.read            | corrupt_corpus_names_the_file_and... |
+| short utterance in a corpus built before that  | simulate_shard         | simulation_names_a_short_utterance...|
 | test square off the grid, empty train/val      | config.validate        | config_that_cannot_run_fails_at_...  |
 | split, shards > sources, window > max_seconds, |                        |                                      |
 | grid outside the room                          |                        |                                      |
@@ -292,6 +293,17 @@ def test_short_wav_is_refused_by_the_corpus_step(tmp_path, step_script):
         step_script("corpus").run(str(out), settings, 16000, 0, window=2048)
     assert str(folder) in str(err.value) and "long.wav" not in str(err.value)
     assert not out.exists()
+
+
+def test_simulation_names_a_short_utterance_of_an_old_corpus(tmp_path, tiny_config, step_script):
+    path = tmp_path / "speech.h5"
+    corpus.write(path, [corpus.Utterance(np.ones(100, np.float32), "short.wav")], {"fs": 16000})
+    (_, condition), = configuration.conditions(tiny_config).items()
+    with pytest.raises(corpus.CorpusError, match=r"utterance 0 \('short.wav'\) has 100 samples, fewer than one "
+                                                 r"window \(512\)") as err:
+        step_script("simulate_shard").run(str(path), tmp_path / "shard.h5", condition, tiny_config["geometry"],
+                                          tiny_config["signals"], 0, 2, tiny_config["seed"])
+    assert_names_file_and_command(str(err.value), path)
 
 
 def test_corrupt_corpus_names_the_file_and_the_command(tiny_corpus, tmp_path):

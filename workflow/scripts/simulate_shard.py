@@ -6,6 +6,7 @@ import numpy as np
 from tqdm import tqdm
 
 from sslrp import acoustics, corpus, dataset, geometry, seeding, steps
+from sslrp.io import rebuild_advice
 
 
 def utterance_for(source_index, n_utterances, seed):
@@ -25,6 +26,10 @@ def run(corpus_path, out, condition, geometry_settings, signals, shard, n_shards
     for index in tqdm(indices, file=steps.TqdmLog(log), mininterval=5, desc="sources"):
         utterance = utterance_for(index, len(utterances), seed)
         speech = utterances[utterance].signal[:max_samples]
+        if len(speech) < signals["window"]:  # a corpus built before the corpus step checked this
+            raise corpus.CorpusError(
+                f"{corpus_path}: utterance {utterance} ({utterances[utterance].label!r}) has {len(speech)} samples, "
+                f"fewer than one window ({signals['window']}); {rebuild_advice(corpus_path)}")
         recordings.append(
             acoustics.simulate_source(
                 index, sources.positions[index], speech, utterance, mics, condition, geometry_settings,
