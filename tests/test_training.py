@@ -55,6 +55,10 @@ def settings(**changes):
         windows_per_source=2,
         random_offset=True,
         init_bias_to_mean=True,
+        precision="fp32",
+        input_gain=False,
+        standardize_targets=False,
+        schedule="plateau",
     )
     return base | changes
 
@@ -190,3 +194,56 @@ def test_pick_device_falls_back_to_cpu_without_cuda():
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert training.pick_device().type == expected
     assert training.pick_device("cpu").type == "cpu"
+
+
+def test_scaled_training_learns_and_returns_a_model_in_metres(data, tmp_path):
+    """With input gain, standardized targets and a one-cycle schedule, the returned (folded) model takes raw
+    windows and predicts metres: its validation MSE is the best epoch's, far below the mean predictor's."""
+    train, val = data
+    model = tiny_model()
+    history = fit(model, data, tmp_path, max_epochs=8, input_gain=True, standardize_targets=True,
+                  schedule="onecycle", lr=3e-2)
+    mean_predictor = np.mean((val.targets(slice(None)) - train.mean_position()) ** 2)
+    final = np.mean((training.predict(model, val.windows) - val.targets(slice(None))) ** 2)
+    assert final < 0.1 * mean_predictor
+    assert final == pytest.approx(min(r["val_loss"] for r in history), rel=1e-4)
+    rates = [r["lr"] for r in history]
+    assert max(rates) > rates[0] and rates[-1] < max(rates), "one-cycle: the rate rises, then falls"
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "cosine"])
+def test_killed_run_with_a_per_batch_schedule_resumes_exactly(data, tmp_path, schedule):
+    train, val = data
+    straight = tiny_model()
+    history = fit(straight, data, tmp_path, "straight.pt", max_epochs=4, schedule=schedule)
+
+    def killed_in_epoch_3(line):
+        if line.startswith("epoch 3/"):
+            raise KeyboardInterrupt  # after epoch 3's line, before its state is saved
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(tiny_model(), train, val, settings(max_epochs=4, schedule=schedule), seed=7,
+                     state_path=tmp_path / "cut.pt", log=killed_in_epoch_3)
+    resumed = tiny_model()
+    assert without_seconds(fit(resumed, data, tmp_path, "cut.pt", max_epochs=4, schedule=schedule)) == \
+        without_seconds(history)
+    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    # The schedule depends on the run's length: a state of a 4-epoch run does not resume a 6-epoch run.
+    lines = []
+    training.fit(tiny_model(), train, val, settings(max_epochs=6, schedule=schedule), seed=7,
+                 state_path=tmp_path / "cut.pt", log=lines.append)
+    assert "ignoring resume state" in lines[0]
+
+
+def test_warm_start_keeps_the_given_weights(data, tmp_path):
+    """warm=True starts from the model's weights as they are (no bias reset); with lr 0 they come back
+    unchanged through the scaling's unfold and fold."""
+    trained = tiny_model()
+    fit(trained, data, tmp_path, "first.pt", max_epochs=2)
+    warm = tiny_model(seed=5)
+    warm.load_state_dict(trained.state_dict())
+    train, val = data
+    training.fit(warm, train, val, settings(max_epochs=1, lr=0.0, input_gain=True, standardize_targets=True),
+                 seed=7, state_path=tmp_path / "warm.pt", log=lambda line: None, warm=True)
+    for a, b in zip(trained.state_dict().values(), warm.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

@@ -25,6 +25,13 @@ def pretrained_checkpoint(model, cond):
     return config["pretrained"].get(model, {}).get(cond, [])
 
 
+def warm_start_checkpoint(model, cond):
+    """The checkpoint (same model, another condition) that `training.warm_start` starts (model, cond)
+    from, or nothing (train from seeded random weights)."""
+    source = config["training"]["warm_start"].get(cond)
+    return f"results/models/{model}/{source}.pth" if source else []
+
+
 def page_figures():
     """Every figure and audio file the results page links."""
     stems = expand(

@@ -2,6 +2,7 @@ rule train:
     input:
         data="results/data/{cond}.h5",
         pretrained=lambda wc: pretrained_checkpoint(wc.model, wc.cond),
+        init=lambda wc: warm_start_checkpoint(wc.model, wc.cond),
     output:
         checkpoint="results/models/{model}/{cond}.pth",
         history=report(
@@ -24,7 +25,7 @@ rule train:
         "benchmarks/train/{model}/{cond}.tsv"
     conda:
         "../../envs/train.yaml"
-    threads: 2
+    threads: config["training"]["threads"]
     resources:
         gpu=1,
         mem_mb=8000,

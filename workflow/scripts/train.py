@@ -21,7 +21,7 @@ def window_set(path, split):
 
 
 def run(data, checkpoint, history_csv, curve_png, model_name, window, n_mics, settings, seed, device,
-        threads, pretrained=None, log=None):
+        threads, pretrained=None, init=None, log=None):
     log = steps.logger(log)
     torch.set_num_threads(threads)
     if pretrained:
@@ -31,12 +31,15 @@ def run(data, checkpoint, history_csv, curve_png, model_name, window, n_mics, se
     else:
         training.manual_seed(seed, f"init/{model_name}")  # seeded initial weights
         model = models.build(model_name, window, n_mics)
+        if init:
+            model = models.load(model_name, init, window, n_mics)
+            log.info(f"warm start from {init}")
         device = training.pick_device(device)
         state_path = Path(checkpoint).with_suffix(".resume.pt")
         train, val = window_set(data, "train"), window_set(data, "val")
         log.info(f"{model_name} on {device}: {len(train.windows)} train / {len(val.windows)} val windows")
         history = training.fit(model, train, val, settings, seed=seed, state_path=state_path,
-                               device=device, log=log.info)
+                               device=device, log=log.info, warm=bool(init))
     save_torch(model.cpu().state_dict(), checkpoint)  # atomic, byte-identical for identical weights
     write_csv(history_csv, COLUMNS, [[row[k] for k in COLUMNS] for row in history])
     plots.save_figure(plots.training_curve_figure(history), curve_png)
@@ -47,20 +50,25 @@ def run(data, checkpoint, history_csv, curve_png, model_name, window, n_mics, se
 def cli():
     p = steps.model_parser(__doc__, checkpoint=False)
     p.add_argument("--out", required=True, help="checkpoint (.pth); the CSV and PNG go beside it")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: training.threads)")
+    p.add_argument("--init", help="checkpoint to start from (default: training.warm_start's, if any)")
     args = p.parse_args()
     config = steps.load_config(args.config)
+    steps.condition(config, args.cond)
     out = Path(args.out)
+    warm_from = config["training"]["warm_start"].get(args.cond)
+    init = args.init or (warm_from and str(out.with_name(f"{warm_from}.pth")))
     run(
         args.data, out, out.with_suffix(".csv"), out.with_suffix(".png"), args.model,
         config["signals"]["window"], config["geometry"]["array"]["n_mics"], config["training"][args.model],
-        config["seed"], config["training"]["device"], args.threads,
-        config["pretrained"].get(args.model, {}).get(args.cond), args.log,
+        config["seed"], config["training"]["device"], args.threads or config["training"]["threads"],
+        config["pretrained"].get(args.model, {}).get(args.cond), init, args.log,
     )
 
 
 if "snakemake" in globals():
     run(snakemake.input.data, *snakemake.output, **snakemake.params, threads=snakemake.threads,
-        pretrained=snakemake.input.get("pretrained") or None, log=snakemake.log[0])
+        pretrained=snakemake.input.get("pretrained") or None, init=snakemake.input.get("init") or None,
+        log=snakemake.log[0])
 elif __name__ == "__main__":
     cli()

@@ -82,6 +82,7 @@ def _check_semantics(config):
                 raise ConfigError(f"pretrained.{model}.{cond}: no such condition (known: {', '.join(names)})")
             if not Path(path).is_file():
                 raise ConfigError(f"pretrained.{model}.{cond}: checkpoint {path!r} does not exist")
+    _check_warm_start(config["training"]["warm_start"], names)
     percents = config["manipulation"]["percents"]
     if 0 not in percents or max(percents) <= 0:
         raise ConfigError(f"manipulation.percents: {percents} must hold 0 and a larger value (AOPC is relative "
@@ -105,6 +106,21 @@ def _check_semantics(config):
         raise ConfigError(f"signals.max_seconds: utterances cut to {seconds:g} s ({int(seconds * fs)} samples at "
                           f"{fs} Hz) are shorter than one window (signals.window: {window}); raise it or lower the "
                           "window")
+
+
+def _check_warm_start(warm_start, names):
+    """Both ends of every `training.warm_start` pair are conditions, and the starts form chains, not cycles."""
+    for cond, source in warm_start.items():
+        for name in (cond, source):
+            if name not in names:
+                raise ConfigError(f"training.warm_start.{cond}: no such condition {name!r} (known: {', '.join(names)})")
+    for cond in warm_start:
+        seen = [cond]
+        while seen[-1] in warm_start:
+            seen.append(warm_start[seen[-1]])
+            if seen[-1] in seen[:-1]:
+                raise ConfigError(f"training.warm_start: the starts form a cycle ({' -> '.join(seen)}); each "
+                                  "condition must lead back to one trained from random weights")
 
 
 def _check_sources(config):

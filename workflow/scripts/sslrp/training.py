@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from sslrp import seeding
+from sslrp.scaling import Scaling, TrainingView
 from sslrp.io import save_torch
 
 SETTINGS = (
@@ -33,7 +34,13 @@ SETTINGS = (
     "windows_per_source",
     "random_offset",
     "init_bias_to_mean",
+    "precision",
+    "input_gain",
+    "standardize_targets",
+    "schedule",
 )
+SCHEDULES = ("plateau", "onecycle", "cosine")
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -116,17 +123,27 @@ def cut_windows(windows, draws):
 
 
 @torch.no_grad()
-def predict(model, windows, batch_size=256, device="cpu"):
+def predict(model, windows, batch_size=256, device="cpu", precision="fp32"):
     """Positions [N, 3] (float32, metres) for `windows` [N, M, W]; leaves `model` on `device` in eval mode."""
     model.to(device).eval()
-    out = [
-        model(torch.from_numpy(np.asarray(windows[i : i + batch_size], dtype=np.float32)).to(device)).cpu()
-        for i in range(0, len(windows), batch_size)
-    ]
+    out = []
+    for i in range(0, len(windows), batch_size):
+        x = torch.from_numpy(np.asarray(windows[i : i + batch_size], dtype=np.float32)).to(device)
+        with autocast(device, precision):
+            out.append(model(x).float().cpu())
     return torch.cat(out).numpy()
 
 
-def fit(model, train, val, settings, *, seed, state_path, device="cpu", log=print):
+def autocast(device, precision):
+    """The arithmetic of forward passes: "fp32" (plain float32) or "bf16" (torch autocast to bfloat16 for
+    convolutions and matrix products, float32 elsewhere). bf16 pays off only on hardware with bf16
+    arithmetic (AVX-512 BF16 / AMX CPUs, recent GPUs); elsewhere torch emulates it and it is slower."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def fit(model, train, val, settings, *, seed, state_path, device="cpu", log=print, warm=False):
     """Train `model` (any module mapping [B, M, W] to [B, 3]) in place and return the history.
 
     History: one dict per epoch with epoch, train_loss, val_loss (MSE, m²), val_mae (m, mean over
@@ -140,27 +157,39 @@ def fit(model, train, val, settings, *, seed, state_path, device="cpu", log=prin
     The caller deletes `state_path` once its final checkpoint is written; it must not be a declared
     Snakemake output, which Snakemake would delete when the job fails.
 
+    Training may scale inputs and targets (`input_gain`, `standardize_targets`; see `sslrp.scaling`); the
+    scaling is folded into the returned weights, so `model` always maps raw windows to metres.
+    `warm=True` means `model` already holds trained weights (e.g. another condition's checkpoint) to start
+    from: they are kept, output bias included.
+
     Raises FloatingPointError naming the epoch and batch when an input window or the loss is not finite.
     """
     _check_settings(settings)
     device = torch.device(device)
-    if settings["init_bias_to_mean"]:
-        _init_output_bias(model, train.mean_position())
+    used = np.unique(train.source)
+    scaling = Scaling.for_training(train.windows, train.positions[used], settings["input_gain"],
+                                   settings["standardize_targets"])
+    view = TrainingView(model, scaling)
+    if warm:
+        scaling.unfold(model)
+    elif settings["init_bias_to_mean"]:
+        _init_output_bias(model, scaling.standardize(torch.as_tensor(train.mean_position())).numpy())
     model.to(device)
+    rows_by_source = train.rows_by_source()
+    steps = len(_batches(len(rows_by_source) * settings["windows_per_source"], settings["batch_size"]))
     optimizer = torch.optim.Adam(model.parameters(), lr=settings["lr"])
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, factor=settings["lr_factor"], patience=settings["lr_patience"]
-    )
+    scheduler = _scheduler(optimizer, settings, steps)
     fingerprint = _fingerprint(settings, seed, train, val)
     state = _resume(state_path, fingerprint, model, optimizer, scheduler, log) or _fresh_state(model)
-    rows_by_source = train.rows_by_source()
     while not _finished(state, settings):
         epoch = len(state["history"]) + 1
         started = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
-        train_loss = _train_epoch(model, optimizer, train, rows_by_source, settings, seed, epoch, device)
-        val_loss, val_mae = _validate(model, val, settings["batch_size"], epoch, device)
-        scheduler.step(val_loss)
+        train_loss = _train_epoch(view, optimizer, scheduler, train, rows_by_source, settings, seed, epoch,
+                                  device)
+        val_loss, val_mae = _validate(view, val, settings, epoch, device)
+        if settings["schedule"] == "plateau":
+            scheduler.step(val_loss)
         record = dict(epoch=epoch, train_loss=train_loss, val_loss=val_loss, val_mae=val_mae, lr=lr,
                       seconds=time.perf_counter() - started)
         improved = _record(state, record, model)
@@ -168,7 +197,24 @@ def fit(model, train, val, settings, *, seed, state_path, device="cpu", log=prin
         _save_state(state_path, state, fingerprint, model, optimizer, scheduler)
     _log_end(state, settings, log)
     model.load_state_dict(state["best_state"])
+    scaling.fold(model)
     return state["history"]
+
+
+def _scheduler(optimizer, settings, steps_per_epoch):
+    """The learning-rate schedule: "plateau" (the paper's: divide by 1/lr_factor after lr_patience epochs
+    without a better validation loss; stepped per epoch), or "onecycle" / "cosine" over the whole run of
+    max_epochs (stepped per batch; `lr` is the peak rate)."""
+    total = settings["max_epochs"] * steps_per_epoch
+    if settings["schedule"] == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=settings["lr_factor"], patience=settings["lr_patience"]
+        )
+    if settings["schedule"] == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=settings["lr"], total_steps=total)
+    if settings["schedule"] == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    raise ValueError(f"schedule must be one of {SCHEDULES}, got {settings['schedule']!r}")
 
 
 def _check_settings(settings):
@@ -189,7 +235,8 @@ def _init_output_bias(model, mean_position):
 
 def _fingerprint(settings, seed, train, val):
     """What a resume state must match: everything that shapes the run except how long it lasts."""
-    kept = {k: settings[k] for k in SETTINGS if k != "max_epochs"}
+    # A plateau schedule does not depend on the run's length; one-cycle and cosine schedules do.
+    kept = {k: settings[k] for k in SETTINGS if k != "max_epochs" or settings["schedule"] != "plateau"}
     shapes = [list(train.windows.shape), list(val.windows.shape)]
     return json.dumps({"seed": seed, "settings": kept, "shapes": shapes}, sort_keys=True, default=str)
 
@@ -237,15 +284,16 @@ def _batches(n, batch_size):
     return np.array_split(np.arange(n), -(-n // batch_size))
 
 
-def _train_epoch(model, optimizer, train, rows_by_source, settings, seed, epoch, device):
-    """One pass over this epoch's drawn windows; returns the mean training loss (MSE, m²)."""
+def _train_epoch(view, optimizer, scheduler, train, rows_by_source, settings, seed, epoch, device):
+    """One pass over this epoch's drawn windows; returns the mean training loss (MSE of the trained
+    coordinates: m², or standardized units with `standardize_targets`)."""
     gen = seeding.rng(seed, "train-draw", epoch)
     draws = draw_windows(
         rows_by_source, train.windows.shape[2], settings["windows_per_source"], settings["random_offset"], gen
     )
     draws = draws[gen.permutation(len(draws))]
     manual_seed(seed, "train-torch", epoch)  # dropout masks depend on the epoch only, not on history
-    model.train()
+    view.train()
     total = 0.0
     for number, batch in enumerate(_batches(len(draws), settings["batch_size"]), start=1):
         x = cut_windows(train.windows, draws[batch])
@@ -254,7 +302,9 @@ def _train_epoch(model, optimizer, train, rows_by_source, settings, seed, epoch,
                 f"training input is not finite at epoch {epoch}, batch {number}: "
                 "check the input windows for NaN/inf"
             )
-        loss = _step(model, optimizer, x, train.targets(draws[batch, 0]), device)
+        loss = _step(view, optimizer, x, train.targets(draws[batch, 0]), device, settings["precision"])
+        if settings["schedule"] != "plateau":
+            scheduler.step()
         if not math.isfinite(loss):
             raise FloatingPointError(
                 f"training loss became {loss} at epoch {epoch}, batch {number}: "
@@ -264,18 +314,21 @@ def _train_epoch(model, optimizer, train, rows_by_source, settings, seed, epoch,
     return total / len(draws)
 
 
-def _step(model, optimizer, x, y, device):
+def _step(view, optimizer, x, y, device, precision):
     """One Adam step on a batch; returns its loss."""
     optimizer.zero_grad(set_to_none=True)
-    loss = nn.functional.mse_loss(model(torch.from_numpy(x).to(device)), torch.from_numpy(y).to(device))
+    with autocast(device, precision):
+        out = view.standardized(torch.from_numpy(x).to(device)).float()
+    loss = nn.functional.mse_loss(out, view.scaling.standardize(torch.from_numpy(y).to(device)))
     loss.backward()
     optimizer.step()
     return loss.item()
 
 
-def _validate(model, val, batch_size, epoch, device):
+def _validate(view, val, settings, epoch, device):
     """Validation MSE (m²) and MAE (m) over all validation windows."""
-    err = predict(model, val.windows, batch_size, device).astype(np.float64) - val.targets(slice(None))
+    pred = predict(view, val.windows, settings["batch_size"], device, settings["precision"])
+    err = pred.astype(np.float64) - val.targets(slice(None))
     mse, mae = float(np.mean(err**2)), float(np.mean(np.abs(err)))
     if not math.isfinite(mse):
         raise FloatingPointError(
