@@ -1,7 +1,13 @@
-"""Measure a model's training throughput (forward + backward + Adam step, samples/s) and inference
-throughput (windows/s) on random input, to size configurations before launching a run."""
+"""Measure training throughput (forward + backward + Adam step, samples/s) and inference throughput
+(windows/s) on random input, per model, window and arithmetic (`training.{model}.precision`), to size
+configurations before launching a run and to compare later changes. One JSON line per combination.
+
+    python workflow/scripts/benchmark_training.py                      # both models, W 1280 and 5120, fp32 and bf16
+    python workflow/scripts/benchmark_training.py --model loc_cnn --window 1280 --precision fp32 --threads 1
+"""
 
 import argparse
+import itertools
 import json
 import time
 
@@ -21,32 +27,35 @@ def timed_rate(step, batch, seconds):
     return done / (time.perf_counter() - started)
 
 
-def training_rate(model, x, y, seconds):
-    """Training samples/s for batches like `x`."""
+def training_rate(model, x, y, seconds, precision="fp32"):
+    """Training samples/s for batches like `x` (the training loop's arithmetic: see training.autocast)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     model.train()
 
     def step():
         optimizer.zero_grad(set_to_none=True)
-        nn.functional.mse_loss(model(x), y).backward()
+        with training.autocast(x.device, precision):
+            out = model(x).float()
+        nn.functional.mse_loss(out, y).backward()
         optimizer.step()
 
     return timed_rate(step, len(x), seconds)
 
 
-def inference_rate(model, x, seconds):
+def inference_rate(model, x, seconds, precision="fp32"):
     """Inference windows/s for batches like `x` (eval mode, no gradients)."""
     model.eval()
 
     @torch.no_grad()
     def step():
-        model(x)
+        with training.autocast(x.device, precision):
+            model(x)
 
     return timed_rate(step, len(x), seconds)
 
 
-def run(model, window, threads, seconds, batch, n_mics=16, device="auto"):
-    """Both rates for one model and window; returns a dict (also printed as one JSON line)."""
+def run(model, window, threads, seconds, batch, n_mics=16, device="auto", precision="fp32"):
+    """Both rates for one model, window and arithmetic; returns a dict (also printed as one JSON line)."""
     torch.set_num_threads(threads)
     device = training.pick_device(device)
     training.manual_seed(0, "benchmark")
@@ -59,8 +68,9 @@ def run(model, window, threads, seconds, batch, n_mics=16, device="auto"):
         threads=threads,
         batch=batch,
         device=str(device),
-        train_samples_per_s=round(training_rate(net, x, y, seconds / 2), 1),
-        inference_windows_per_s=round(inference_rate(net, x, seconds / 2), 1),
+        precision=precision,
+        train_samples_per_s=round(training_rate(net, x, y, seconds / 2, precision), 1),
+        inference_windows_per_s=round(inference_rate(net, x, seconds / 2, precision), 1),
     )
     print(json.dumps(result), flush=True)
     return result
@@ -68,13 +78,16 @@ def run(model, window, threads, seconds, batch, n_mics=16, device="auto"):
 
 def cli():
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--model", choices=models.MODEL_NAMES, default="loc_cnn")
-    p.add_argument("--window", type=int, default=5120, help="window length W in samples")
+    p.add_argument("--model", choices=models.MODEL_NAMES, nargs="+", default=list(models.MODEL_NAMES))
+    p.add_argument("--window", type=int, nargs="+", default=[1280, 5120], help="window lengths W in samples")
+    p.add_argument("--precision", choices=training.PRECISIONS, nargs="+", default=list(training.PRECISIONS))
     p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
-    p.add_argument("--seconds", type=float, default=20, help="time budget, split between the two rates")
-    p.add_argument("--batch", type=int, default=100, help="batch size (the paper trains with 100)")
+    p.add_argument("--seconds", type=float, default=10, help="time per combination, split between the two rates")
+    p.add_argument("--batch", type=int, default=32, help="batch size (the quick default's; the paper's is 100)")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
-    run(**vars(p.parse_args()))
+    args = p.parse_args()
+    for model, window, precision in itertools.product(args.model, args.window, args.precision):
+        run(model, window, args.threads, args.seconds, args.batch, device=args.device, precision=precision)
 
 
 if __name__ == "__main__":
