@@ -175,3 +175,12 @@ def test_learning_rate_defaults_to_the_papers_per_model():
     config = configuration.validate(minimal(training={"sample_cnn": {"max_epochs": 3}, "loc_cnn": {"lr": 0.05}}))
     assert config["training"]["sample_cnn"]["lr"] == 1e-2
     assert config["training"]["loc_cnn"]["lr"] == 0.05
+
+
+@pytest.mark.parametrize("grid", [{"nx": 9, "ny": 9}, {"nx": 21, "ny": 21}, {"nx": 65, "ny": 65}])
+def test_split_sizes_used_by_validation_agree_with_the_drawn_split(grid):
+    from sslrp import geometry
+
+    settings = configuration.validate(minimal(geometry={"grid": grid}))["geometry"]
+    drawn = geometry.sources(settings, 2024)
+    assert geometry.split_sizes(settings) == {s: len(getattr(drawn, s)) for s in geometry.SPLITS}
