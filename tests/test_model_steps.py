@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 import torch
 
+from sslrp import config as configuration
 from sslrp import dataset, models
 
-SETTINGS = {"lr": 1e-3, "batch_size": 16, "max_epochs": 2, "early_stopping_patience": 5, "lr_factor": 0.2,
+# The schema's defaults for every training setting (new ones included), with the tiny run's choices on top.
+SETTINGS = {**configuration.validate({"conditions": [{"t60": 0.3, "snr": 20}]})["training"]["loc_cnn"],
+            "lr": 1e-3, "batch_size": 16, "max_epochs": 2, "early_stopping_patience": 5, "lr_factor": 0.2,
             "lr_patience": 2, "windows_per_source": 1, "random_offset": True, "init_bias_to_mean": True}
 
 
