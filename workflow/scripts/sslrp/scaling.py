@@ -63,13 +63,12 @@ class Scaling:
     def unfold(self, model):
         """The inverse of `fold`, in place: turn weights that map raw windows to metres (a checkpoint) into
         the training coordinates of this scaling, e.g. to warm-start training from another condition."""
-        first, last = _ends(model)
-        with torch.no_grad():
-            first.weight.div_(self.gain)
-            mean, std = (last.weight.new_tensor(v) for v in (self.mean, self.std))
-            last.weight.div_(std[:, None])
-            last.bias.sub_(mean).div_(std)
-        return model
+        return self.inverse().fold(model)
+
+    def inverse(self):
+        """The scaling whose `fold` undoes this one's: gain 1 / gain, output map o -> (o - mean) / std."""
+        std = np.asarray(self.std, dtype=np.float64)
+        return Scaling(1.0 / self.gain, tuple(-np.asarray(self.mean) / std), tuple(1.0 / std))
 
 
 def _ends(model):
