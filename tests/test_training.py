@@ -115,6 +115,16 @@ def test_resume_state_from_other_settings_is_ignored(data, tmp_path):
     assert without_seconds(fit(restarted, data, tmp_path, max_epochs=2)) == without_seconds(history)
 
 
+def test_resume_state_from_other_starting_weights_is_ignored(data, tmp_path):
+    """A warm start from another checkpoint must not pick up a state left by a run from other weights."""
+    fit(tiny_model(seed=0), data, tmp_path, max_epochs=2)
+    lines = []
+    train, val = data
+    training.fit(tiny_model(seed=1), train, val, settings(max_epochs=2), seed=7, state_path=tmp_path / "state.pt",
+                 log=lines.append)
+    assert "ignoring resume state" in lines[0]
+
+
 def test_nan_input_fails_with_clear_message(data, tmp_path):
     train, val = data
     windows = train.windows.copy()

@@ -30,9 +30,8 @@ def run(data, checkpoint, history_csv, curve_png, model_name, window, n_mics, se
         history = []
     else:
         training.manual_seed(seed, f"init/{model_name}")  # seeded initial weights
-        model = models.build(model_name, window, n_mics)
+        model = models.load(model_name, init, window, n_mics) if init else models.build(model_name, window, n_mics)
         if init:
-            model = models.load(model_name, init, window, n_mics)
             log.info(f"warm start from {init}")
         device = training.pick_device(device)
         state_path = Path(checkpoint).with_suffix(".resume.pt")

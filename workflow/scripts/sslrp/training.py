@@ -10,6 +10,7 @@ Windows stay in numpy; only one batch at a time is copied to torch and moved to 
 arrays may be as large as memory (or a memory map) allows.
 """
 
+import hashlib
 import json
 import math
 import time
@@ -151,9 +152,10 @@ def fit(model, train, val, settings, *, seed, state_path, device="cpu", log=prin
     the epoch with the lowest validation loss.
 
     After every epoch the full state is written atomically to `state_path`; if that file exists at the
-    start (and was written with the same seed, data shapes and settings other than `max_epochs`), training
-    continues after its last epoch. So a run with `max_epochs=k` followed by one with `max_epochs=n` ends
-    exactly like a single n-epoch run. A state from other settings is ignored (training starts afresh).
+    start (and was written with the same seed, data shapes, starting weights and settings other than
+    `max_epochs`, which counts too for the one-cycle and cosine schedules), training continues after its last
+    epoch. So a plateau run with `max_epochs=k` followed by one with `max_epochs=n` ends exactly like a single
+    n-epoch run. A state from other settings is ignored (training starts afresh).
     The caller deletes `state_path` once its final checkpoint is written; it must not be a declared
     Snakemake output, which Snakemake would delete when the job fails.
 
@@ -179,7 +181,7 @@ def fit(model, train, val, settings, *, seed, state_path, device="cpu", log=prin
     steps = len(_batches(len(rows_by_source) * settings["windows_per_source"], settings["batch_size"]))
     optimizer = torch.optim.Adam(model.parameters(), lr=settings["lr"])
     scheduler = _scheduler(optimizer, settings, steps)
-    fingerprint = _fingerprint(settings, seed, train, val)
+    fingerprint = _fingerprint(settings, seed, train, val, model)
     state = _resume(state_path, fingerprint, model, optimizer, scheduler, log) or _fresh_state(model)
     while not _finished(state, settings):
         epoch = len(state["history"]) + 1
@@ -233,12 +235,17 @@ def _init_output_bias(model, mean_position):
         linears[-1].bias.copy_(torch.as_tensor(mean_position, dtype=linears[-1].bias.dtype))
 
 
-def _fingerprint(settings, seed, train, val):
-    """What a resume state must match: everything that shapes the run except how long it lasts."""
+def _fingerprint(settings, seed, train, val, model):
+    """What a resume state must match: everything that shapes the run except how long it lasts, including
+    the starting weights (seeded, or another condition's checkpoint for a warm start)."""
     # A plateau schedule does not depend on the run's length; one-cycle and cosine schedules do.
     kept = {k: settings[k] for k in SETTINGS if k != "max_epochs" or settings["schedule"] != "plateau"}
     shapes = [list(train.windows.shape), list(val.windows.shape)]
-    return json.dumps({"seed": seed, "settings": kept, "shapes": shapes}, sort_keys=True, default=str)
+    start = hashlib.sha256()
+    for value in model.state_dict().values():
+        start.update(value.detach().cpu().numpy().tobytes())
+    return json.dumps({"seed": seed, "settings": kept, "shapes": shapes, "start": start.hexdigest()},
+                      sort_keys=True, default=str)
 
 
 def _fresh_state(model):
