@@ -52,8 +52,7 @@ def cli():
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: training.threads)")
     p.add_argument("--init", help="checkpoint to start from (default: training.warm_start's, if any)")
     args = p.parse_args()
-    config = steps.load_config(args.config)
-    steps.condition(config, args.cond)
+    config = steps.load_config(args.config)  # the parser has checked --cond against it
     out = Path(args.out)
     warm_from = config["training"]["warm_start"].get(args.cond)
     init = args.init or (warm_from and str(out.with_name(f"{warm_from}.pth")))

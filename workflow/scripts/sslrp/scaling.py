@@ -41,7 +41,8 @@ class Scaling:
         if standardize_targets:
             positions = np.asarray(positions, dtype=np.float64)
             mean = tuple(positions.mean(axis=0))
-            std = tuple(np.where(positions.std(axis=0) > 0, positions.std(axis=0), 1.0))
+            spread = positions.std(axis=0)
+            std = tuple(np.where(spread > 0, spread, 1.0))
         return cls(gain, mean, std)
 
     def standardize(self, positions):
