@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from sslrp import attribution, dataset, lrp, models
+from sslrp import attribution, dataset, lrp, models, names
 
 WINDOW = 768  # the smallest multiple of 3 ** 6 / 2 both models accept (SampleCNN needs >= 729)
 FAST = {"smoothgrad": {"n_samples": 3, "noise_level": 0.1}, "integrated_gradients": {"steps": 3}}
@@ -25,8 +25,8 @@ def _model(name, seed=0):
     return models.build(name, WINDOW).eval()
 
 
-@pytest.mark.parametrize("method", ("relevance",) + attribution.METHODS)
-@pytest.mark.parametrize("name", models.MODEL_NAMES)
+@pytest.mark.parametrize("method", ("relevance",) + names.ATTRIBUTIONS)
+@pytest.mark.parametrize("name", names.MODELS)
 def test_every_method_gives_a_finite_map_shaped_like_the_input(name, method, batch):
     windows, targets = batch
     out = attribution.attribute(method, _model(name), name, windows, targets, batch_size=2, settings=FAST)

@@ -93,20 +93,6 @@ def test_given_values_win_over_defaults():
     assert config["simulation"]["max_order"] == 3
 
 
-@pytest.mark.parametrize(
-    "condition, name",
-    [
-        ({"t60": 0.15, "snr": 25}, "SNR_25_T60_0.15"),
-        ({"t60": 0.3, "snr": 20}, "SNR_20_T60_0.3"),
-        ({"t60": 0.4, "snr": 15.0}, "SNR_15_T60_0.4"),
-        ({"t60": 0.6, "snr": 10}, "SNR_10_T60_0.6"),
-        ({"t60": 1, "snr": -5}, "SNR_-5_T60_1"),
-    ],
-)
-def test_condition_name_matches_the_seed_pages_form(condition, name):
-    assert configuration.condition_name(condition) == name
-
-
 def test_conditions_resolve_the_global_max_order():
     config = configuration.validate(
         minimal(conditions=[{"t60": 0.3, "snr": 20}, {"t60": 0.6, "snr": 10, "max_order": 4}],

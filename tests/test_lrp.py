@@ -11,7 +11,7 @@ from zennit.core import Composite
 from zennit.layer import Sum
 from zennit.rules import Epsilon, Gamma, Norm, Pass, WSquare
 
-from sslrp import lrp, models
+from sslrp import lrp, models, names
 
 WINDOW = 1280
 
@@ -52,7 +52,7 @@ def test_epsilon_relevance_sums_to_the_output_relevance():
     assert torch.allclose(rel.sum(1), target.sum(1), rtol=1e-4)
 
 
-@pytest.mark.parametrize("name", models.MODEL_NAMES)
+@pytest.mark.parametrize("name", names.MODELS)
 def test_whole_model_relevance_is_conserved_without_biases(name):
     """All rules and canonizers are conservative: a broken residual Sum or gate canonizer would lose or
     multiply relevance (plain gradients through x * gate lose about half, a plain add doubles it)."""
@@ -173,7 +173,7 @@ def test_gate_variant_decides_whether_relevance_enters_the_se_dense_layers(gate,
     assert torch.isfinite(rel).all() and rel.abs().sum() > 0
 
 
-@pytest.mark.parametrize("name", models.MODEL_NAMES)
+@pytest.mark.parametrize("name", names.MODELS)
 def test_unknown_gate_is_rejected(name):
     with pytest.raises(ValueError, match="signal, published"):
         lrp.composite_for(name, models.build(name, WINDOW), gate="both")
@@ -184,7 +184,7 @@ def test_model_name_must_match_the_model():
         lrp.composite_for("sample_cnn", models.build("loc_cnn", WINDOW))
 
 
-@pytest.mark.parametrize("name", models.MODEL_NAMES)
+@pytest.mark.parametrize("name", names.MODELS)
 def test_relevance_has_input_shape_and_leaves_model_unchanged(name):
     torch.manual_seed(3)
     model = _random_batch_norm_stats(models.build(name, WINDOW)).train()

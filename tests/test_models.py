@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from sslrp import models
+from sslrp import models, names
 
 
-@pytest.mark.parametrize("name", models.MODEL_NAMES)
+@pytest.mark.parametrize("name", names.MODELS)
 @pytest.mark.parametrize("window", [1280, 5120])
 def test_models_map_windows_to_positions(name, window):
     model = models.build(name, window).eval()

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from sslrp import models, training
+from sslrp import inference, models, names
 from sslrp.scaling import Scaling, TrainingView
 
 SCALING = Scaling(gain=37.5, mean=(1.7, 5.5, 1.25), std=(0.5, 0.6, 0.15))
 
 
-@pytest.mark.parametrize("name", models.MODEL_NAMES)
+@pytest.mark.parametrize("name", names.MODELS)
 def test_folded_model_equals_training_view(name):
     torch.manual_seed(0)
     model = models.build(name, 729, n_mics=4).eval()
@@ -24,7 +24,7 @@ def test_folded_model_equals_training_view(name):
     torch.testing.assert_close(folded, expected, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", models.MODEL_NAMES)
+@pytest.mark.parametrize("name", names.MODELS)
 def test_unfold_inverts_fold(name):
     torch.manual_seed(1)
     model = models.build(name, 729, n_mics=4)
@@ -53,9 +53,9 @@ def test_bf16_autocast_predicts_close_to_fp32():
     torch.manual_seed(2)
     model = models.build("loc_cnn", 700, n_mics=4)
     x = np.random.default_rng(3).standard_normal((5, 4, 700)).astype(np.float32)
-    fp32 = training.predict(model, x)
-    bf16 = training.predict(model, x, precision="bf16")
+    fp32 = inference.predict(model, x)
+    bf16 = inference.predict(model, x, precision="bf16")
     assert bf16.dtype == np.float32
     np.testing.assert_allclose(bf16, fp32, atol=0.05 * np.abs(fp32).max())
     with pytest.raises(ValueError, match="precision"):
-        training.predict(model, x, precision="fp16")
+        inference.predict(model, x, precision="fp16")

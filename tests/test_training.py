@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from sslrp import training
+from sslrp import inference, training
 
 M, W = 4, 64
 
@@ -87,7 +87,7 @@ def test_training_learns_position_far_better_than_mean_predictor(data, tmp_path)
         model, train, val, settings(max_epochs=8), seed=7, state_path=tmp_path / "s.pt", log=lines.append
     )
     mean_predictor = np.mean((val.targets(slice(None)) - train.mean_position()) ** 2)
-    final = np.mean((training.predict(model, val.windows) - val.targets(slice(None))) ** 2)
+    final = np.mean((inference.predict(model, val.windows) - val.targets(slice(None))) ** 2)
     assert len(history) == 8 and len(lines) >= 8
     assert set(history[0]) == {"epoch", "train_loss", "val_loss", "val_mae", "lr", "seconds"}
     assert final < 0.1 * mean_predictor
@@ -145,7 +145,7 @@ def test_early_stopping_restores_best_weights(data, tmp_path):
     )
     assert len(history) == 4
     assert history[0]["val_loss"] < min(r["val_loss"] for r in history[1:])
-    restored = np.mean((training.predict(model, far.windows) - far.targets(slice(None))) ** 2)
+    restored = np.mean((inference.predict(model, far.windows) - far.targets(slice(None))) ** 2)
     assert restored == pytest.approx(history[0]["val_loss"], rel=1e-5)
 
 
@@ -179,7 +179,7 @@ def test_without_random_offset_whole_stored_windows_are_drawn(data):
 def test_predict_matches_model_in_eval_mode(data):
     _, val = data
     model = tiny_model()
-    predicted = training.predict(model, val.windows, batch_size=7)
+    predicted = inference.predict(model, val.windows, batch_size=7)
     with torch.no_grad():
         expected = model.eval()(torch.from_numpy(val.windows)).numpy()
     assert predicted.shape == (len(val.windows), 3)
@@ -202,8 +202,8 @@ def test_missing_setting_is_named(data, tmp_path):
 
 def test_pick_device_falls_back_to_cpu_without_cuda():
     expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert training.pick_device().type == expected
-    assert training.pick_device("cpu").type == "cpu"
+    assert inference.pick_device().type == expected
+    assert inference.pick_device("cpu").type == "cpu"
 
 
 def test_scaled_training_learns_and_returns_a_model_in_metres(data, tmp_path):
@@ -214,7 +214,7 @@ def test_scaled_training_learns_and_returns_a_model_in_metres(data, tmp_path):
     history = fit(model, data, tmp_path, max_epochs=8, input_gain=True, standardize_targets=True,
                   schedule="onecycle", lr=3e-2)
     mean_predictor = np.mean((val.targets(slice(None)) - train.mean_position()) ** 2)
-    final = np.mean((training.predict(model, val.windows) - val.targets(slice(None))) ** 2)
+    final = np.mean((inference.predict(model, val.windows) - val.targets(slice(None))) ** 2)
     assert final < 0.1 * mean_predictor
     assert final == pytest.approx(min(r["val_loss"] for r in history), rel=1e-4)
     rates = [r["lr"] for r in history]

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from sslrp import config as configuration
-from sslrp import training
+from sslrp import inference, training
 
 REPO = Path(__file__).resolve().parents[1]
 TWO = [{"t60": 0.15, "snr": 25}, {"t60": 0.6, "snr": 10}]
@@ -41,7 +41,7 @@ def test_schema_lists_agree_with_the_training_code():
     schema = yaml.safe_load(configuration.SCHEMA.read_text())
     settings = schema["$defs"]["training"]["properties"]
     assert tuple(settings["schedule"]["enum"]) == training.SCHEDULES
-    assert tuple(settings["precision"]["enum"]) == training.PRECISIONS
+    assert tuple(settings["precision"]["enum"]) == inference.PRECISIONS
     assert set(training.SETTINGS) == set(settings)
 
 

@@ -49,8 +49,8 @@ def cli():
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     p.add_argument("--models", nargs="+", default=list(models.MODEL_NAMES), choices=models.MODEL_NAMES)
-    p.add_argument("--methods", nargs="+", default=["relevance", *attribution.METHODS],
-                   choices=["relevance", *attribution.METHODS])
+    p.add_argument("--methods", nargs="+", default=["relevance", *names.ATTRIBUTIONS],
+                   choices=["relevance", *names.ATTRIBUTIONS])
     p.add_argument("--srp-grid", nargs=2, type=int, default=[41, 41])
     args = p.parse_args()
     run(args.window, args.windows, args.batch_size, args.threads, args.models, args.methods, args.srp_grid)

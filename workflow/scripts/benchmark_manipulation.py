@@ -1,7 +1,7 @@
 """Benchmark the input-manipulation step: reference loop vs. batched implementation vs. model alone.
 
 All three run on the same random windows and relevance with an untrained LocCNN (eval mode): the
-plain reference (per P and ordering: sort, then zero sample by sample), `metrics.manipulation_curve`,
+plain reference (per P and ordering: sort, then zero sample by sample), `manipulation.manipulation_curve`,
 and the model's forward passes alone (one per P and ordering, i.e. the floor for the whole step).
 Prints milliseconds per window for each (plus the batched step with a free model: its own cost),
 the ratios, and whether both implementations agree.
@@ -53,16 +53,16 @@ def run(n_windows=24, window=5120, batch_size=16, seed=0, threads=2, repeats=2):
     predict(windows[:batch_size])  # warm-up
 
     common = dict(batch_size=batch_size)
-    ref, t_ref = timed(metrics.manipulation_curve_reference, predict, windows, true, relevance,
+    ref, t_ref = timed(manipulation.manipulation_curve_reference, predict, windows, true, relevance,
                        np.random.default_rng(seed), **common)
     n_passes = len(metrics.ORDERINGS) * len(metrics.PERCENTS)
     t_fast = t_model = float("inf")
     for _ in range(repeats):  # alternate, so that background load hits both alike
-        fast, t = timed(metrics.manipulation_curve, predict, windows, true, relevance,
+        fast, t = timed(manipulation.manipulation_curve, predict, windows, true, relevance,
                         np.random.default_rng(seed), **common)
         t_fast = min(t_fast, t)
         t_model = min(t_model, timed(forward_only, predict, windows, batch_size, n_passes)[1])
-    _, t_rest = timed(metrics.manipulation_curve, no_model, windows, true, relevance,
+    _, t_rest = timed(manipulation.manipulation_curve, no_model, windows, true, relevance,
                       np.random.default_rng(seed), **common)
 
     same = all(np.allclose(fast["mae"][o], ref["mae"][o], rtol=1e-12, atol=0)

@@ -57,7 +57,7 @@ def inference_rate(model, x, seconds, precision="fp32"):
 def run(model, window, threads, seconds, batch, n_mics=16, device="auto", precision="fp32"):
     """Both rates for one model, window and arithmetic; returns a dict (also printed as one JSON line)."""
     torch.set_num_threads(threads)
-    device = training.pick_device(device)
+    device = inference.pick_device(device)
     training.manual_seed(0, "benchmark")
     net = models.build(model, window, n_mics).to(device)
     x = torch.randn(batch, n_mics, window, device=device)

@@ -4,7 +4,7 @@ a summary (MAE overall and per coordinate, next to the mean-training-position ba
 import numpy as np
 import torch
 
-from sslrp import dataset, metrics, models, plots, steps, training
+from sslrp import dataset, inference, metrics, models, plots, steps
 from sslrp.io import rebuild_advice, write_csv, write_json
 
 
@@ -15,7 +15,7 @@ def run(data, checkpoint, windows_csv, sources_csv, summary_json, positions_png,
     model = models.load(model_name, checkpoint, window, n_mics)
     test = dataset.read_split(data, "test")
     train = dataset.read_split(data, "train", windows=False)
-    pred = training.predict(model, test.windows, device=training.pick_device(device))
+    pred = inference.predict(model, test.windows, device=inference.pick_device(device))
     true = test.position[test.source]
     bad = np.flatnonzero(~np.isfinite(pred).all(axis=1))
     if len(bad):

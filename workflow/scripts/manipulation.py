@@ -8,7 +8,7 @@ import time
 import numpy as np
 import torch
 
-from sslrp import attribution, dataset, metrics, models, seeding, steps, training
+from sslrp import attribution, dataset, inference, manipulation, models, names, seeding, steps
 from sslrp.io import write_json
 
 
@@ -16,22 +16,22 @@ def run(data, checkpoint, relevance_path, out, model_name, cond, window, n_mics,
         batch_size, seed, device, threads, gate="signal", attribution_settings=None, log=None):
     log = steps.logger(log)
     torch.set_num_threads(threads)
-    device = training.pick_device(device)
+    device = inference.pick_device(device)
     model = models.load(model_name, checkpoint, window, n_mics)
     test = dataset.read_split(data, "test")
     relevance, targets = dataset.read_relevance(relevance_path, test, targets=True)
     true = test.position[test.source]
-    predict = functools.partial(training.predict, model, batch_size=batch_size, device=device)
-    curve_of = functools.partial(metrics.manipulation_curve, predict, test.windows, true, percents=percents,
+    predict = functools.partial(inference.predict, model, batch_size=batch_size, device=device)
+    curve_of = functools.partial(manipulation.manipulation_curve, predict, test.windows, true, percents=percents,
                                  batch_size=batch_size)
-    paper = [o for o in orderings if o not in attribution.METHODS]
+    paper = [o for o in orderings if o not in names.ATTRIBUTIONS]
     mae, seconds = {}, {}
     if paper:  # the paper's orderings in one pass; the random stream is theirs alone
         with torch.no_grad():
             mae |= curve_of({"relevance": relevance}, seeding.rng(seed, f"manipulation/{model_name}/{cond}"),
                             orderings=paper)["mae"]
     del relevance
-    for method in (o for o in orderings if o in attribution.METHODS):  # one map in memory at a time
+    for method in (o for o in orderings if o in names.ATTRIBUTIONS):  # one map in memory at a time
         start = time.perf_counter()
         method_seed = int(seeding.rng(seed, f"attribution/{method}/{model_name}/{cond}").integers(2 ** 31))
         attribution_map = attribution.attribute(method, model, model_name, test.windows,
@@ -46,7 +46,7 @@ def run(data, checkpoint, relevance_path, out, model_name, cond, window, n_mics,
              "mae": {o: mae[o] for o in orderings}}
     for ordering, values in curve["mae"].items():
         log.info(f"{ordering:>20}: " + " ".join(f"{p:g}%={v:.3f}" for p, v in zip(percents, values))
-                 + f"  AOPC={metrics.aopc(percents, values):.3f}")
+                 + f"  AOPC={manipulation.aopc(percents, values):.3f}")
     write_json(out, {"model": model_name, "condition": cond, **curve, "attribution_seconds_per_window": seconds})
 
 

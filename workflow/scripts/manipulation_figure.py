@@ -2,7 +2,7 @@
 
 import json
 
-from sslrp import page, plots, steps
+from sslrp import names, plots, steps
 
 
 def run(curve_paths, out, model_name, orderings=None, log=None):
@@ -19,7 +19,7 @@ def run(curve_paths, out, model_name, orderings=None, log=None):
         if not shown:
             raise ValueError(f"{path}: none of the orderings {orderings} was computed")
         curves[c["condition"]] = {o: (c["percents"], c["mae"][o]) for o in shown}
-    plots.save_figure(plots.manipulation_figure(curves, page.MODEL_LABELS[model_name]), out)
+    plots.save_figure(plots.manipulation_figure(curves, names.MODEL_LABELS[model_name]), out)
     log.info(f"{model_name}: {len(curves)} panels -> {out}")
 
 

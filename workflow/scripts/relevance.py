@@ -3,18 +3,18 @@
 import numpy as np
 import torch
 
-from sslrp import dataset, lrp, models, steps, training
+from sslrp import dataset, inference, lrp, models, steps
 
 
 def run(data, checkpoint, out, model_name, window, n_mics, target, gate, batch_size, device, threads,
         log=None):
     log = steps.logger(log)
     torch.set_num_threads(threads)
-    device = training.pick_device(device)
+    device = inference.pick_device(device)
     model = models.load(model_name, checkpoint, window, n_mics)
     test = dataset.read_split(data, "test")
     if target == "prediction":
-        targets = training.predict(model, test.windows, device=device)
+        targets = inference.predict(model, test.windows, device=device)
     else:
         targets = test.position[test.source].astype(np.float32)
     relevance = lrp.relevance(model, model_name, test.windows, targets, batch_size, gate, device)

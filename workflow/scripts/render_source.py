@@ -3,7 +3,7 @@ microphone vs. relevance signal, and both signals as 16 kHz WAV files."""
 
 import json
 
-from sslrp import dataset, page, plots, steps
+from sslrp import dataset, names, plots, steps
 
 
 def run(data, relevance_path, selection, figure_png, mic_wav, relevance_wav, model_name, cond, extreme, pair,
@@ -17,7 +17,7 @@ def run(data, relevance_path, selection, figure_png, mic_wav, relevance_wav, mod
     mic, partner = (test.signal(source, m) for m in pair)
     rel, rel_partner = (test.signal(source, m, relevance) for m in pair)
     label = "best" if extreme == "min" else "worst"
-    title = (f"{page.MODEL_LABELS[model_name]}, {plots.condition_label(cond)}: {label} source "
+    title = (f"{names.MODEL_LABELS[model_name]}, {plots.condition_label(cond)}: {label} source "
              f"{pick['source_index']} at ({', '.join(f'{v:.2f}' for v in pick['position'])}) m, "
              f"mean error {pick['euclidean_error']:.3f} m")
     plots.save_figure(plots.source_figure(mic, rel, partner, rel_partner, fs, title, pair=pair), figure_png)

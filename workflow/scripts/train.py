@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from sslrp import dataset, models, plots, steps, training
+from sslrp import dataset, inference, models, plots, steps, training
 from sslrp.io import save_torch, write_csv
 
 COLUMNS = ("epoch", "train_loss", "val_loss", "val_mae", "lr", "seconds")
@@ -33,7 +33,7 @@ def run(data, checkpoint, history_csv, curve_png, model_name, window, n_mics, se
         model = models.load(model_name, init, window, n_mics) if init else models.build(model_name, window, n_mics)
         if init:
             log.info(f"warm start from {init}")
-        device = training.pick_device(device)
+        device = inference.pick_device(device)
         state_path = Path(checkpoint).with_suffix(".resume.pt")
         train, val = window_set(data, "train"), window_set(data, "val")
         log.info(f"{model_name} on {device}: {len(train.windows)} train / {len(val.windows)} val windows")

@@ -20,15 +20,14 @@ important sample, because the manipulation test removes the highest values first
 """
 
 import numpy as np
-import torch
 from torch import nn
 from zennit.attribution import Gradient, IntegratedGradients, SmoothGrad
 from zennit.composites import EpsilonPlusFlat
 from zennit.rules import Pass
 
-from . import lrp
+from . import batched, lrp
+from .names import ATTRIBUTIONS
 
-METHODS = ("gradient", "gradient_x_input", "smoothgrad", "integrated_gradients", "epsilon_plus_flat")
 DEFAULTS = {"smoothgrad": {"n_samples": 20, "noise_level": 0.1}, "integrated_gradients": {"steps": 20}}
 
 
@@ -52,7 +51,7 @@ def attributor(method, model, model_name, gate="signal", settings=None):
         composite = EpsilonPlusFlat(layer_map=[((nn.Dropout, nn.Dropout1d), Pass())],
                                     canonizers=lrp.canonizers_for(model_name, gate))
         return Gradient(model, composite)
-    raise ValueError(f"unknown attribution method {method!r}; valid: {', '.join(('relevance',) + METHODS)}")
+    raise ValueError(f"unknown attribution method {method!r}; valid: {', '.join(('relevance',) + ATTRIBUTIONS)}")
 
 
 def attribute(method, model, model_name, windows, targets, batch_size=32, device="cpu", gate="signal", seed=0,
@@ -67,24 +66,8 @@ def attribute(method, model, model_name, windows, targets, batch_size=32, device
     if method == "relevance":
         return lrp.relevance(model, model_name, windows, targets, batch_size, gate, device)
     lrp.check_model(model_name, model)
-    if len(windows) != len(targets):
-        raise ValueError(f"{len(windows)} windows but {len(targets)} targets")
-    device = torch.device(device)
-    was_training = model.training
-    model.to(device).eval()
-    out = np.empty(np.shape(windows), dtype=np.float32)
-    try:
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), \
-                attributor(method, model, model_name, gate, settings) as attr:
-            torch.manual_seed(seed)
-            for start in range(0, len(windows), batch_size):
-                batch = slice(start, start + batch_size)
-                x = torch.as_tensor(windows[batch], dtype=torch.float32, device=device)
-                target = torch.as_tensor(targets[batch], dtype=torch.float32, device=device)
-                _, grad = attr(x, target)
-                out[batch] = _to_map(method, grad.detach(), x).cpu().numpy()
-    finally:
-        model.train(was_training)
+    out = batched.attribute(model, lambda: attributor(method, model, model_name, gate, settings), windows, targets,
+                            batch_size, device, lambda grad, x: _to_map(method, grad, x), seed)
     if not np.isfinite(out).all():
         raise FloatingPointError(f"{method}: attribution has non-finite values")
     return out

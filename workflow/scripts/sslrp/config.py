@@ -11,14 +11,11 @@ import jsonschema
 import numpy as np
 import yaml
 
-from . import geometry
+from . import geometry, names
 
 SCHEMA = Path(__file__).resolve().parents[3] / "config" / "schema.yaml"
 
 
-# Shortest window each model's pooling stack accepts (LocCNN: 7*5*5; SampleCNN: 3**6); models.py enforces
-# the same at build time, this check reports it before any job runs.
-MIN_WINDOW = {"loc_cnn": 175, "sample_cnn": 729}
 # The paper's Adam learning rates, used where `training.{model}.lr` is left null.
 PAPER_LR = {"loc_cnn": 1e-3, "sample_cnn": 1e-2}
 
@@ -68,8 +65,8 @@ def validate(config, schema_path=SCHEMA):
 
 
 def _check_semantics(config):
-    names = [condition_name(c) for c in config["conditions"]]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
+    known = [names.condition_name(c) for c in config["conditions"]]
+    duplicates = sorted({n for n in known if known.count(n) > 1})
     if duplicates:
         raise ConfigError(f"conditions: duplicate condition(s) {', '.join(duplicates)}")
     n_mics = config["geometry"]["array"]["n_mics"]
@@ -78,11 +75,11 @@ def _check_semantics(config):
         raise ConfigError(f"tdoa.pair: {pair} must be two different mics in 0..{n_mics - 1}")
     for model, table in config["pretrained"].items():
         for cond, path in table.items():
-            if cond not in names:
-                raise ConfigError(f"pretrained.{model}.{cond}: no such condition (known: {', '.join(names)})")
+            if cond not in known:
+                raise ConfigError(f"pretrained.{model}.{cond}: no such condition (known: {', '.join(known)})")
             if not Path(path).is_file():
                 raise ConfigError(f"pretrained.{model}.{cond}: checkpoint {path!r} does not exist")
-    _check_warm_start(config["training"]["warm_start"], names)
+    _check_warm_start(config["training"]["warm_start"], known)
     percents = config["manipulation"]["percents"]
     if 0 not in percents or max(percents) <= 0:
         raise ConfigError(f"manipulation.percents: {percents} must hold 0 and a larger value (AOPC is relative "
@@ -96,8 +93,8 @@ def _check_semantics(config):
             raise ConfigError(f"srp.pairs[{i}]: {p} must be two different mics in 0..{n_mics - 1}")
     window = config["signals"]["window"]
     for model in config["models"]:
-        if window < MIN_WINDOW[model]:
-            raise ConfigError(f"signals.window: {window} is shorter than {model}'s minimum {MIN_WINDOW[model]}")
+        if window < names.MIN_WINDOW[model]:
+            raise ConfigError(f"signals.window: {window} is shorter than {model}'s minimum {names.MIN_WINDOW[model]}")
     if config["corpus"]["kind"] in ("wav_dir",) and not config["corpus"]["path"]:
         raise ConfigError("corpus.path: required for corpus.kind 'wav_dir'")
     _check_sources(config)
@@ -108,12 +105,12 @@ def _check_semantics(config):
                           "window")
 
 
-def _check_warm_start(warm_start, names):
+def _check_warm_start(warm_start, known):
     """Both ends of every `training.warm_start` pair are conditions, and the starts form chains, not cycles."""
     for cond, source in warm_start.items():
         for name in (cond, source):
-            if name not in names:
-                raise ConfigError(f"training.warm_start.{cond}: no such condition {name!r} (known: {', '.join(names)})")
+            if name not in known:
+                raise ConfigError(f"training.warm_start.{cond}: no such condition {name!r} (known: {', '.join(known)})")
     for cond in warm_start:
         seen = [cond]
         while seen[-1] in warm_start:
@@ -163,11 +160,6 @@ def load(path):
     return validate(raw)
 
 
-def condition_name(condition):
-    """`SNR_25_T60_0.15`: the seed page's naming, numbers in their shortest form."""
-    return f"SNR_{condition['snr']:g}_T60_{condition['t60']:g}"
-
-
 def conditions(config):
     """Condition name -> that condition's complete simulation settings (global defaults resolved).
 
@@ -176,5 +168,5 @@ def conditions(config):
     out = {}
     for cond in config["conditions"]:
         settings = {"max_order": config["simulation"]["max_order"], **cond}
-        out[condition_name(cond)] = settings
+        out[names.condition_name(cond)] = settings
     return out

@@ -13,7 +13,6 @@ on modules and SampleCNN has operations that are not modules or not linear:
 Only these two SampleCNN canonizers are written here; rules, attributor and BN merging are zennit's.
 """
 
-import numpy as np
 import torch
 from torch import nn
 from zennit.attribution import Gradient
@@ -23,6 +22,7 @@ from zennit.layer import Sum
 from zennit.rules import Epsilon, Gamma, Norm, Pass, WSquare
 from zennit.types import Convolution, Linear, MaxPool
 
+from . import batched
 from .models import ReSE, SEBlock, architecture
 
 GATES = ("signal", "published")
@@ -132,20 +132,5 @@ def relevance(model, model_name, windows, targets, batch_size=64, gate="signal",
     `device` (it is moved there); the composite's hooks and canonizers are removed afterwards and the
     training/eval mode is restored, so the model computes exactly what it did before.
     """
-    if len(windows) != len(targets):
-        raise ValueError(f"{len(windows)} windows but {len(targets)} targets")
     composite = composite_for(model_name, model, gate)
-    was_training = model.training
-    model.to(device).eval()
-    out = np.empty(np.shape(windows), dtype=np.float32)
-    try:
-        with Gradient(model, composite) as attributor:
-            for start in range(0, len(windows), batch_size):
-                batch = slice(start, start + batch_size)
-                x = torch.as_tensor(windows[batch], dtype=torch.float32, device=device)
-                target = torch.as_tensor(targets[batch], dtype=torch.float32, device=device)
-                _, rel = attributor(x, target)
-                out[batch] = rel.cpu().numpy()
-    finally:
-        model.train(was_training)
-    return out
+    return batched.attribute(model, lambda: Gradient(model, composite), windows, targets, batch_size, device)

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .io import rebuild_advice
+from .names import MIN_WINDOW, MODELS
 
 
 def _pooled(length, *kernels):
@@ -44,7 +45,7 @@ class LocCNN(nn.Module):
         super().__init__()
         flat_length = _pooled(window, 7, 5, 5)
         if flat_length < 1:
-            raise ValueError(f"LocCNN needs a window of at least 175 samples, got {window}")
+            raise ValueError(f"LocCNN needs a window of at least {MIN_WINDOW['loc_cnn']} samples, got {window}")
         self.conv1 = nn.Conv1d(n_mics, 96, kernel_size=7, padding="same")
         self.conv2 = nn.Conv1d(96, 96, kernel_size=7, padding="same")
         self.conv3 = nn.Conv1d(96, 128, kernel_size=5, padding="same")
@@ -135,7 +136,7 @@ class SampleCNN(nn.Module):
         super().__init__()
         lengths = [_pooled(window, *[3] * k) for k in range(1, 7)]  # after pool1, ReSE1, ..., ReSE5
         if lengths[-1] < 1:
-            raise ValueError(f"SampleCNN needs a window of at least 729 samples, got {window}")
+            raise ValueError(f"SampleCNN needs a window of at least {MIN_WINDOW['sample_cnn']} samples, got {window}")
         self.BasicBlock1 = BasicBlock(n_mics, 64)
         self.pool1 = nn.MaxPool1d(3)
         for i in range(5):
@@ -156,14 +157,13 @@ class SampleCNN(nn.Module):
         return self.output_dense(x)
 
 
-ARCHITECTURES = {"loc_cnn": LocCNN, "sample_cnn": SampleCNN}
-MODEL_NAMES = tuple(ARCHITECTURES)
+ARCHITECTURES = dict(zip(MODELS, (LocCNN, SampleCNN)))  # by workflow name (sslrp.names.MODELS)
 
 
 def architecture(name):
     """The model class for a workflow model name ("loc_cnn" or "sample_cnn")."""
     if name not in ARCHITECTURES:
-        raise ValueError(f"unknown model {name!r}; valid names: {', '.join(MODEL_NAMES)}")
+        raise ValueError(f"unknown model {name!r}; valid names: {', '.join(MODELS)}")
     return ARCHITECTURES[name]
 
 

@@ -21,15 +21,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import io, srp, verdict
+from . import io, names, srp, verdict
+from .names import MODEL_LABELS
 from .plots import condition_label
 
 TITLE = ("Interpreting end-to-end deep learning models for speech source localization using "
          "layer-wise relevance propagation")
-MODEL_LABELS = {"loc_cnn": "LocCNN", "sample_cnn": "SampleCNN"}
-MANIPULATION_ORDER = ("loc_cnn", "sample_cnn")  # the seed's order of the manipulation figures
-INSPECTION_ORDER = ("sample_cnn", "loc_cnn")  # the seed's order within each condition
-EXTREMES = (("min", "Best performing"), ("max", "Worst performing"))
+MANIPULATION_ORDER = names.MODELS  # the seed's order of the manipulation figures
+INSPECTION_ORDER = names.MODELS[::-1]  # the seed's order within each condition: SampleCNN first
 INTRO = ("In the following, for each environmental condition considered we will report feature results "
          "related to the best and worst performing sources for both LocCNN and SampleCNN")
 
@@ -80,7 +79,7 @@ def page_blocks(spec):
     blocks = [("heading", 2, "Manipulation of relevant input features", False)]
     for model in _ordered(spec.models, MANIPULATION_ORDER):
         blocks += [("heading", 3, MODEL_LABELS[model], True),
-                   ("image", f"figures/manipulation__{model}_.png")]
+                   ("image", names.manipulation_figure(model))]
     blocks += [("heading", 2, "Feature Inspection", False), ("text", INTRO), ("text", verdict_tally(spec))]
     for condition in spec.conditions:
         blocks += _condition_blocks(spec, condition)
@@ -109,13 +108,12 @@ def _condition_blocks(spec, condition):
     for model in _ordered(spec.models, INSPECTION_ORDER):
         name = MODEL_LABELS[model]
         blocks += [("heading", 4, name, False), ("text", verdict.sentence(name, spec.verdict(model, condition)))]
-        for extreme, label in EXTREMES:
-            stem = f"{model}_{condition}_error_{extreme}"
+        for extreme in names.EXTREMES:
             blocks += [
-                ("heading", 4, label, True),
-                ("image", f"figures/ex_gcc_relevance_{stem}.png"),
-                ("audio", "Microphone audio signal", f"figures/audio_microphone_{stem}.wav"),
-                ("audio", "Relevance audio signal", f"figures/audio_relevance_{stem}.wav"),
+                ("heading", 4, f"{names.EXTREME_LABELS[extreme].capitalize()} performing", True),
+                ("image", names.source_figure(model, condition, extreme)),
+                ("audio", "Microphone audio signal", names.source_audio("microphone", model, condition, extreme)),
+                ("audio", "Relevance audio signal", names.source_audio("relevance", model, condition, extreme)),
             ]
     return blocks
 

@@ -6,7 +6,6 @@ steps run headless (cluster nodes, CI).
 """
 
 import math
-import re
 
 import matplotlib
 
@@ -17,14 +16,11 @@ import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 from scipy import signal as sps  # noqa: E402
 
-from . import io  # noqa: E402
+from . import io, names  # noqa: E402
 
-CONDITION_RE = re.compile(r"^SNR_(?P<snr>[0-9.]+)_T60_(?P<t60>[0-9.]+)$")
 STFT_FLOOR_DB = -80.0  # dynamic range shown in the spectrograms, below each row's maximum
 # One colour per removal ordering, the same in every panel and figure whichever orderings are drawn.
-ORDERING_COLORS = {name: f"C{i}" for i, name in enumerate(
-    ("relevance", "energy", "random", "gradient", "gradient_x_input", "smoothgrad", "integrated_gradients",
-     "epsilon_plus_flat"))}
+ORDERING_COLORS = {name: f"C{i}" for i, name in enumerate(names.ORDERINGS)}
 
 
 def condition_label(name, sep=", "):
@@ -33,10 +29,8 @@ def condition_label(name, sep=", "):
     The numbers are copied as written in the name (no float formatting), so the label matches the
     seed page's headings ("T60 0.3 s SNR 20 dB" with sep=" ").
     """
-    match = CONDITION_RE.match(name)
-    if match is None:
-        raise ValueError(f"condition name {name!r} is not of the form SNR_<snr>_T60_<t60>")
-    return f"T60 {match['t60']} s{sep}SNR {match['snr']} dB"
+    snr, t60 = names.parse_condition(name)
+    return f"T60 {t60} s{sep}SNR {snr} dB"
 
 
 def save_figure(fig, path, dpi=100):

@@ -5,6 +5,7 @@ import logging
 import sys
 
 from . import config as configuration
+from . import names
 
 
 def logger(log_path=None, name="sslrp"):
@@ -45,7 +46,7 @@ def parser(description):
 def model_parser(description, cond=True, checkpoint=True):
     """A parser for a step on one model (and condition): --model, --cond, --data and --checkpoint."""
     p = parser(description)
-    p.add_argument("--model", required=True, choices=sorted(configuration.MIN_WINDOW))
+    p.add_argument("--model", required=True, choices=names.MODELS)
     if cond:
         p.add_argument("--cond", required=True, help="condition name, e.g. SNR_25_T60_0.15")
     p.add_argument("--data", required=True, help="dataset HDF5 of the condition")

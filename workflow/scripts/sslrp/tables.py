@@ -2,7 +2,7 @@
 
 import math
 
-from . import metrics, verdict
+from . import manipulation, names, verdict
 from .io import write_csv, write_text
 
 
@@ -50,7 +50,7 @@ def manipulation_rows(curves):
         by_model.setdefault(c["model"], []).append(c)
     out = []
     for model, model_curves in by_model.items():
-        for c in [*model_curves, {**metrics.pooled(model_curves), "condition": "pooled"}]:
+        for c in [*model_curves, {**manipulation.pooled(model_curves), "condition": "pooled"}]:
             for ordering, values in c["mae"].items():
                 out.append({"model": model, "condition": c["condition"], "ordering": ordering,
                             **{f"P={p:g}%": v for p, v in zip(c["percents"], values)}})
@@ -63,22 +63,22 @@ def aopc_rows(curves):
     by_model = {}
     for c in curves:
         by_model.setdefault(c["model"], []).append(c)
-    known = list(metrics.ALL_ORDERINGS)  # columns in this order (the result files sort their keys)
+    known = list(names.ORDERINGS)  # columns in this order (the result files sort their keys)
     orderings = sorted({o for c in curves for o in c["mae"]},
                        key=lambda o: (known.index(o) if o in known else len(known), o))
     out = []
     for model, model_curves in by_model.items():
-        for c in [*model_curves, {**metrics.pooled(model_curves), "condition": "pooled"}]:
+        for c in [*model_curves, {**manipulation.pooled(model_curves), "condition": "pooled"}]:
             row = {"model": model, "condition": c["condition"], "windows": c["n_windows"]}
             for ordering in orderings:
                 values = c["mae"].get(ordering)
                 row[f"AOPC {ordering} [m]"] = (float("nan") if values is None
-                                               else metrics.aopc(c["percents"], values))
+                                               else manipulation.aopc(c["percents"], values))
             out.append(row)
     return out
 
 
-SIGNAL_LABELS = {"microphone": "Mic", "loc_cnn": "LocCNN", "sample_cnn": "SampleCNN"}
+SIGNAL_LABELS = {"microphone": "Mic", **names.MODEL_LABELS}
 
 
 def tdoa_rows(results):

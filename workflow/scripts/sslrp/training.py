@@ -22,8 +22,9 @@ import torch
 from torch import nn
 
 from sslrp import seeding
-from sslrp.scaling import Scaling, TrainingView
+from sslrp.inference import autocast, predict
 from sslrp.io import save_torch
+from sslrp.scaling import Scaling, TrainingView
 
 SETTINGS = (
     "lr",
@@ -41,7 +42,6 @@ SETTINGS = (
     "schedule",
 )
 SCHEDULES = ("plateau", "onecycle", "cosine")
-PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -79,13 +79,6 @@ class WindowSet:
         return np.asarray(self.positions[np.unique(self.source)], dtype=np.float64).mean(axis=0)
 
 
-def pick_device(prefer="auto"):
-    """The torch device to train on: "auto" means CUDA when available, else CPU."""
-    if prefer == "auto":
-        prefer = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(prefer)
-
-
 def manual_seed(seed, purpose, *indices):
     """Seed torch's generators (CPU and CUDA) from (seed, purpose, indices), e.g. before building a model."""
     torch.manual_seed(int(seeding.rng(seed, purpose, *indices).integers(2**63)))
@@ -121,27 +114,6 @@ def cut_windows(windows, draws):
     pair = np.concatenate([first, np.asarray(windows[nxt], dtype=np.float32)], axis=2)
     width = first.shape[2]
     return np.take_along_axis(pair, shift[:, None, None] + np.arange(width), axis=2)
-
-
-@torch.no_grad()
-def predict(model, windows, batch_size=256, device="cpu", precision="fp32"):
-    """Positions [N, 3] (float32, metres) for `windows` [N, M, W]; leaves `model` on `device` in eval mode."""
-    model.to(device).eval()
-    out = []
-    for i in range(0, len(windows), batch_size):
-        x = torch.from_numpy(np.asarray(windows[i : i + batch_size], dtype=np.float32)).to(device)
-        with autocast(device, precision):
-            out.append(model(x).float().cpu())
-    return torch.cat(out).numpy()
-
-
-def autocast(device, precision):
-    """The arithmetic of forward passes: "fp32" (plain float32) or "bf16" (torch autocast to bfloat16 for
-    convolutions and matrix products, float32 elsewhere). bf16 pays off only on hardware with bf16
-    arithmetic (AVX-512 BF16 / AMX CPUs, recent GPUs); elsewhere torch emulates it and it is slower."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 def fit(model, train, val, settings, *, seed, state_path, device="cpu", log=print, warm=False):

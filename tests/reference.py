@@ -1,0 +1,36 @@
+"""Plain reference implementations of optimized package code: slow, obviously right, for tests and the developer
+benchmarks (dev/) to compare the package against."""
+
+import numpy as np
+
+from sslrp.manipulation import PERCENTS, n_removed, removal_keys
+from sslrp.names import PAPER_ORDERINGS
+
+
+def manipulation_curve_reference(predict_fn, windows, positions_true, relevance, rng,
+                                 orderings=PAPER_ORDERINGS, percents=PERCENTS, batch_size=32):
+    """The plain algorithm: the same result as `sslrp.manipulation.manipulation_curve`.
+
+    For every ordering and P, each window is sorted again and its samples are zeroed one by one in
+    a Python loop (numpy's stable argsort on the same keys as `removal_order`). Random keys are
+    drawn once for all windows: the same stream the batched version consumes batch by batch.
+    """
+    windows = np.asarray(windows, np.float32)
+    n, size = len(windows), windows[0].size
+    flat = windows.reshape(n, size)
+    keys = {o: removal_keys(windows, relevance, o, rng) for o in orderings}
+    abs_sum = np.zeros((len(orderings), len(percents)))
+    for i, ordering in enumerate(orderings):
+        for j, percent in enumerate(percents):
+            perturbed = flat.copy()
+            for w in range(n):
+                order = np.argsort(keys[ordering][w], kind="stable")
+                for idx in order[: n_removed(percent, size)]:
+                    perturbed[w, idx] = 0.0
+            perturbed_windows = perturbed.reshape(windows.shape)
+            pred = np.concatenate([predict_fn(perturbed_windows[lo:lo + batch_size])
+                                   for lo in range(0, n, batch_size)])
+            abs_sum[i, j] = np.sum(np.abs(np.asarray(pred, float) - np.asarray(positions_true, float)))
+    mae_table = abs_sum / (3 * n)
+    return {"percents": [int(p) for p in percents], "n_windows": int(n),
+            "mae": {o: mae_table[i].tolist() for i, o in enumerate(orderings)}}

@@ -1,0 +1,155 @@
+"""The input-manipulation test (sslrp.manipulation): removal orders, perturbation, the batched curve against the
+plain reference loop (tests/reference.py), pooling and AOPC."""
+
+import numpy as np
+import pytest
+
+from reference import manipulation_curve_reference
+from sslrp import manipulation, metrics
+from sslrp.names import PAPER_ORDERINGS
+
+N, M, W = 7, 3, 37  # M * W = 111: percentages of it are not whole numbers
+
+
+@pytest.fixture
+def data():
+    """Windows with no zero entries, relevance, true positions and a linear 'model'."""
+    rng = np.random.default_rng(5)
+    windows = rng.normal(size=(N, M, W)).astype(np.float32)
+    relevance = rng.normal(size=(N, M, W)).astype(np.float32)
+    weights = rng.normal(size=(M * W, 3))
+    true = rng.normal(size=(N, 3))
+
+    def predict(batch):
+        return batch.reshape(len(batch), -1).astype(float) @ weights
+
+    return windows, relevance, true, predict
+
+
+def test_perturb_zeroes_exactly_rounded_share_of_each_window(data):
+    windows, relevance, _, _ = data
+    for ordering in PAPER_ORDERINGS:
+        order = manipulation.removal_order(windows, relevance, ordering, np.random.default_rng(0))
+        for percent in manipulation.PERCENTS:
+            zeros = (manipulation.perturb(windows, order, percent) == 0).reshape(N, -1).sum(axis=1)
+            assert np.all(zeros == round(percent / 100 * M * W))
+    assert manipulation.n_removed(10, M * W) == 11 and manipulation.n_removed(70, M * W) == 78
+
+
+def test_removal_order_equals_stable_argsort_with_ties_and_signed_zeros(data):
+    windows, relevance, _, _ = data
+    tied = np.round(relevance, 1)  # many ties, including -0.0 against +0.0
+    tied[:, 0, :4] = [-0.0, 0.0, np.inf, -np.inf]
+    expected = np.argsort(-tied.reshape(N, -1), axis=1, kind="stable")
+    np.testing.assert_array_equal(manipulation.removal_order(windows, tied, "relevance"), expected)
+
+
+def test_relevance_ordering_removes_highest_signed_relevance_first(data):
+    windows, relevance, _, _ = data
+    relevance = relevance.copy()
+    relevance[:, 0, 0] = -100.0  # large magnitude but negative: must stay
+    order = manipulation.removal_order(windows, relevance, "relevance")
+    removed = manipulation.perturb(windows, order, 30).reshape(N, -1) == 0
+    flat = relevance.reshape(N, -1)
+    for w in range(N):
+        assert flat[w][removed[w]].min() > flat[w][~removed[w]].max()
+    assert not removed[:, 0].any()
+
+
+def test_energy_ordering_removes_largest_magnitudes_first(data):
+    windows, relevance, _, _ = data
+    order = manipulation.removal_order(windows, relevance, "energy")
+    removed = manipulation.perturb(windows, order, 40).reshape(N, -1) == 0
+    mag = np.abs(windows.reshape(N, -1))
+    for w in range(N):
+        assert mag[w][removed[w]].min() >= mag[w][~removed[w]].max()
+
+
+def test_zero_percent_reproduces_unperturbed_mae(data):
+    windows, relevance, true, predict = data
+    curve = manipulation.manipulation_curve(predict, windows, true, relevance, np.random.default_rng(0),
+                                       batch_size=3)
+    for ordering in PAPER_ORDERINGS:
+        assert curve["mae"][ordering][0] == pytest.approx(metrics.mae(predict(windows), true))
+        assert curve["mae"][ordering][3] != pytest.approx(curve["mae"][ordering][0])
+    assert curve["percents"] == list(manipulation.PERCENTS) and curve["n_windows"] == N
+
+
+def test_vectorized_curve_equals_reference_loop(data):
+    windows, relevance, true, predict = data
+    fast = manipulation.manipulation_curve(predict, windows, true, relevance, np.random.default_rng(9),
+                                      batch_size=3)
+    slow = manipulation_curve_reference(predict, windows, true, relevance,
+                                                np.random.default_rng(9), batch_size=3)
+    assert fast["percents"] == slow["percents"]
+    for ordering in PAPER_ORDERINGS:
+        np.testing.assert_allclose(fast["mae"][ordering], slow["mae"][ordering], rtol=1e-12)
+
+
+def test_random_ordering_is_deterministic_for_a_seed(data):
+    windows, relevance, true, predict = data
+
+    def random_curve(seed):
+        return manipulation.manipulation_curve(predict, windows, true, relevance, np.random.default_rng(seed),
+                                          orderings=("random",), batch_size=3)["mae"]["random"]
+
+    assert random_curve(1) == random_curve(1)
+    assert random_curve(1) != random_curve(2)
+
+
+def test_pooled_curve_equals_curve_over_all_windows(data):
+    windows, relevance, true, predict = data
+    args = dict(orderings=("relevance", "energy"), rng=None)
+    parts = [manipulation.manipulation_curve(predict, windows[s], true[s], relevance[s], **args)
+             for s in (slice(0, 2), slice(2, None))]
+    whole = manipulation.manipulation_curve(predict, windows, true, relevance, **args)
+    pooled = manipulation.pooled(parts)
+    assert pooled["n_windows"] == N
+    for ordering in args["orderings"]:
+        np.testing.assert_allclose(pooled["mae"][ordering], whole["mae"][ordering], rtol=1e-12)
+
+
+def test_curve_takes_a_dict_of_attribution_maps_per_ordering(data):
+    windows, relevance, true, predict = data
+    maps = {"relevance": relevance, "gradient": -relevance, "integrated_gradients": relevance}
+    orderings = ("relevance", "gradient", "integrated_gradients", "energy", "random")
+    curve = manipulation.manipulation_curve(predict, windows, true, maps, np.random.default_rng(0),
+                                       orderings=orderings, batch_size=3)
+    plain = manipulation.manipulation_curve(predict, windows, true, relevance, np.random.default_rng(0),
+                                       batch_size=3)
+    assert list(curve["mae"]) == list(orderings)
+    for ordering in PAPER_ORDERINGS:  # the paper's three are unchanged by the extra orderings
+        assert curve["mae"][ordering] == plain["mae"][ordering]
+    assert curve["mae"]["integrated_gradients"] == curve["mae"]["relevance"]  # same map, same curve
+    assert curve["mae"]["gradient"] != curve["mae"]["relevance"]
+    slow = manipulation_curve_reference(predict, windows, true, maps, np.random.default_rng(0),
+                                                orderings=orderings, batch_size=3)
+    for ordering in orderings:
+        np.testing.assert_allclose(curve["mae"][ordering], slow["mae"][ordering], rtol=1e-12)
+
+
+def test_attribution_ordering_without_its_map_is_refused(data):
+    windows, relevance, true, predict = data
+    with pytest.raises(ValueError, match="'smoothgrad' needs an attribution map"):
+        manipulation.manipulation_curve(predict, windows, true, relevance, None, orderings=("smoothgrad",))
+    with pytest.raises(ValueError, match="'relevance' needs an attribution map"):
+        manipulation.removal_order(windows, {"gradient": relevance}, "relevance")
+    with pytest.raises(ValueError, match="unknown ordering"):
+        manipulation.removal_order(windows, relevance, "saliency")
+
+
+# --- AOPC ----------------------------------------------------------------------------------------
+
+def test_aopc_is_the_mean_increase_over_positive_percents():
+    assert manipulation.aopc([0, 10, 20], [0.1, 0.2, 0.4]) == pytest.approx((0.1 + 0.3) / 2)
+    assert manipulation.aopc([10, 0, 30, 20], [0.3, 0.1, 0.1, 0.5]) == pytest.approx((0.2 + 0.0 + 0.4) / 3)
+    assert manipulation.aopc([0, 50], [0.2, 0.2]) == 0.0
+    assert manipulation.aopc([0, 10, 20], [0.3, 0.2, 0.1]) == pytest.approx(-0.15)  # removal helped
+
+
+def test_aopc_needs_zero_and_a_positive_percent():
+    for percents, values in (([10, 20], [0.1, 0.2]), ([0], [0.1])):
+        with pytest.raises(ValueError, match="P = 0"):
+            manipulation.aopc(percents, values)
+    with pytest.raises(ValueError, match="percents"):
+        manipulation.aopc([0, 10], [0.1])

@@ -1,0 +1,74 @@
+"""The shared vocabulary (sslrp.names): condition names round-trip, the page's file names are the seed's, and
+every list that config/schema.yaml has to repeat agrees with the package."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sslrp import attribution, lrp, manipulation, models, names, plots, tables
+
+SCHEMA = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "schema.yaml").read_text())
+PROPS = SCHEMA["properties"]
+
+CONDITIONS = [
+    ({"t60": 0.15, "snr": 25}, "SNR_25_T60_0.15"),
+    ({"t60": 0.3, "snr": 20}, "SNR_20_T60_0.3"),
+    ({"t60": 0.4, "snr": 15.0}, "SNR_15_T60_0.4"),
+    ({"t60": 0.6, "snr": 10}, "SNR_10_T60_0.6"),
+    ({"t60": 1, "snr": -5}, "SNR_-5_T60_1"),
+]
+
+
+@pytest.mark.parametrize("condition, name", CONDITIONS)
+def test_condition_name_matches_the_seed_pages_form_and_parses_back(condition, name):
+    assert names.condition_name(condition) == name
+    snr, t60 = names.parse_condition(name)
+    assert (float(snr), float(t60)) == (condition["snr"], condition["t60"])
+
+
+def test_a_name_not_built_by_condition_name_is_refused():
+    for bad in ("T60_0.3", "SNR_20_T60_", "SNR_x_T60_0.3"):
+        with pytest.raises(ValueError, match="SNR_<snr>_T60_<t60>"):
+            names.parse_condition(bad)
+
+
+def test_page_file_names_are_the_seeds():
+    stem = "loc_cnn_SNR_25_T60_0.15_error_min"
+    assert names.manipulation_figure("loc_cnn") == "figures/manipulation__loc_cnn_.png"
+    assert names.source_figure("loc_cnn", "SNR_25_T60_0.15", "min") == f"figures/ex_gcc_relevance_{stem}.png"
+    assert names.source_audio("microphone", "loc_cnn", "SNR_25_T60_0.15", "min") == f"figures/audio_microphone_{stem}.wav"
+    assert names.source_audio("relevance", "loc_cnn", "SNR_25_T60_0.15", "min") == f"figures/audio_relevance_{stem}.wav"
+    with pytest.raises(ValueError, match="audio kind"):
+        names.source_audio("speech", "loc_cnn", "SNR_25_T60_0.15", "min")
+    files = names.page_files(names.MODELS, ["SNR_25_T60_0.15", "SNR_10_T60_0.6"])
+    assert len(files) == len(set(files)) == 2 + 2 * 2 * 2 * 3
+
+
+def test_schema_lists_agree_with_the_package():
+    assert tuple(PROPS["models"]["items"]["enum"]) == names.MODELS == tuple(models.ARCHITECTURES)
+    assert set(PROPS["training"]["properties"]) >= set(names.MODELS)
+    assert set(PROPS["pretrained"]["properties"]) == set(names.MODELS)
+    assert tuple(SCHEMA["$defs"]["ordering"]["enum"]) == names.ORDERINGS
+    manip = PROPS["manipulation"]["properties"]
+    assert tuple(manip["orderings"]["default"]) == tuple(manip["figure_orderings"]["default"]) == names.PAPER_ORDERINGS
+    assert tuple(manip["percents"]["default"]) == manipulation.PERCENTS
+    explain = PROPS["explain"]["properties"]
+    assert tuple(explain["gate"]["enum"]) == lrp.GATES
+    methods = manip["attribution"]["properties"]
+    defaults = {m: {k: v["default"] for k, v in s["properties"].items()} for m, s in methods.items()}
+    assert defaults == attribution.DEFAULTS
+
+
+def test_every_ordering_has_its_own_colour_and_every_model_a_label():
+    assert list(plots.ORDERING_COLORS) == list(names.ORDERINGS)
+    assert len(set(plots.ORDERING_COLORS.values())) == len(names.ORDERINGS)
+    assert set(names.MODEL_LABELS) == set(names.MODELS) == set(names.MIN_WINDOW)
+    assert {k: tables.SIGNAL_LABELS[k] for k in names.MODELS} == names.MODEL_LABELS
+
+
+@pytest.mark.parametrize("name", names.MODELS)
+def test_min_window_is_the_shortest_window_the_model_accepts(name):
+    models.build(name, names.MIN_WINDOW[name])
+    with pytest.raises(ValueError, match=f"at least {names.MIN_WINDOW[name]} samples"):
+        models.build(name, names.MIN_WINDOW[name] - 1)

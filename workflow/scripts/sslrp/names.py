@@ -1,0 +1,82 @@
+"""The workflow's shared vocabulary: model, ordering and extreme names, their labels, the condition name and the
+results page's file names.
+
+Each of these facts is written here once and imported by the rules (workflow/rules/common.smk), the step
+scripts, the plots, the tables and the page, so that renaming or adding one cannot leave a copy behind.
+`config/schema.yaml` repeats some of these lists (it is plain YAML); tests/test_names.py asserts they agree.
+This module imports nothing heavy (no torch), because the Snakemake process loads it before any job runs.
+"""
+
+import re
+
+# The two localization CNNs of the paper, in the paper's order, and their labels on figures, tables and the page.
+MODELS = ("loc_cnn", "sample_cnn")
+MODEL_LABELS = {"loc_cnn": "LocCNN", "sample_cnn": "SampleCNN"}
+# Shortest window each model's pooling stack accepts: LocCNN pools by 7 * 5 * 5, SampleCNN by 3 ** 6. The config
+# check reports it before any job runs; the models refuse shorter windows when they are built.
+MIN_WINDOW = {"loc_cnn": 7 * 5 * 5, "sample_cnn": 3**6}
+
+# Orderings of the input-manipulation test: the paper's three, then the attribution methods beyond the paper
+# (maps from sslrp.attribution); like "relevance", each of those removes the samples with the highest value first.
+PAPER_ORDERINGS = ("relevance", "energy", "random")
+ATTRIBUTIONS = ("gradient", "gradient_x_input", "smoothgrad", "integrated_gradients", "epsilon_plus_flat")
+ORDERINGS = (*PAPER_ORDERINGS, *ATTRIBUTIONS)
+
+# The best and the worst localized test source of a model x condition (smallest / largest mean error).
+EXTREMES = ("min", "max")
+EXTREME_LABELS = {"min": "best", "max": "worst"}
+
+CONDITION_RE = re.compile(r"^SNR_(?P<snr>-?[0-9.]+)_T60_(?P<t60>[0-9.]+)$")  # what condition_name writes
+
+
+def condition_name(condition):
+    """`SNR_25_T60_0.15` for {"snr": 25, "t60": 0.15}: the seed page's naming, numbers in their shortest form."""
+    return f"SNR_{condition['snr']:g}_T60_{condition['t60']:g}"
+
+
+def parse_condition(name):
+    """The (snr, t60) of a condition name as written in it (strings, no float formatting): the inverse of
+    `condition_name`."""
+    match = CONDITION_RE.match(name)
+    if match is None:
+        raise ValueError(f"condition name {name!r} is not of the form SNR_<snr>_T60_<t60>")
+    return match["snr"], match["t60"]
+
+
+# --- the results page's file names (the seed page's), relative to results/page/ ------------------------------
+# Called with wildcard patterns ("{model}", ...) they give the rules' output patterns.
+
+def manipulation_figure(model):
+    """`figures/manipulation__loc_cnn_.png`: one model's manipulation figure."""
+    return f"figures/manipulation__{model}_.png"
+
+
+def source_stem(model, cond, extreme):
+    """`loc_cnn_SNR_25_T60_0.15_error_min`: what names the files of one selected source."""
+    return f"{model}_{cond}_error_{extreme}"
+
+
+def source_figure(model, cond, extreme):
+    """`figures/ex_gcc_relevance_<stem>.png`: one selected source's signal / STFT / GCC-PHAT figure."""
+    return f"figures/ex_gcc_relevance_{source_stem(model, cond, extreme)}.png"
+
+
+AUDIO_KINDS = ("microphone", "relevance")
+
+
+def source_audio(kind, model, cond, extreme):
+    """`figures/audio_<kind>_<stem>.wav`: one selected source's microphone or relevance signal as audio."""
+    if kind not in AUDIO_KINDS:
+        raise ValueError(f"unknown audio kind {kind!r}; valid: {', '.join(AUDIO_KINDS)}")
+    return f"figures/audio_{kind}_{source_stem(model, cond, extreme)}.wav"
+
+
+def page_files(models, conditions):
+    """Every figure and audio file the results page links, relative to results/page/, in no particular order."""
+    files = [manipulation_figure(m) for m in models]
+    for model in models:
+        for cond in conditions:
+            for extreme in EXTREMES:
+                files.append(source_figure(model, cond, extreme))
+                files += [source_audio(kind, model, cond, extreme) for kind in AUDIO_KINDS]
+    return files
