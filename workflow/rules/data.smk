@@ -1,6 +1,9 @@
+# Data: the speech corpus, then per condition the simulated shards and their gathered dataset.
+
+
 rule corpus:
     output:
-        "results/corpus/speech.h5",
+        speech="results/corpus/speech.h5",
     log:
         "logs/corpus.log",
     benchmark:
@@ -9,19 +12,16 @@ rule corpus:
         "../../envs/simulate.yaml"
     threads: 1
     params:
-        corpus_settings=config["corpus"],
-        fs=config["geometry"]["fs"],
-        seed=config["seed"],
-        window=config["signals"]["window"],
+        settings=step_settings.corpus(config),
     script:
         "../scripts/corpus.py"
 
 
 rule simulate_shard:
     input:
-        corpus="results/corpus/speech.h5",
+        speech="results/corpus/speech.h5",
     output:
-        temp("results/data/{cond}/shard-{shard}.h5"),
+        shard_file=temp("results/data/{cond}/shard-{shard}.h5"),
     log:
         "logs/simulate/{cond}/shard-{shard}.log",
     benchmark:
@@ -32,12 +32,7 @@ rule simulate_shard:
     resources:
         mem_mb=2000,
     params:
-        condition=lambda wc: conditions[wc.cond],
-        geometry_settings=config["geometry"],
-        signals=config["signals"],
-        shard=lambda wc: int(wc.shard),
-        n_shards=config["simulation"]["shards"],
-        seed=config["seed"],
+        settings=lambda wc: step_settings.simulate_shard(config, wc.cond, wc.shard),
     script:
         "../scripts/simulate_shard.py"
 
@@ -46,7 +41,7 @@ rule gather_dataset:
     input:
         shards=expand("results/data/{{cond}}/shard-{shard}.h5", shard=shards),
     output:
-        "results/data/{cond}.h5",
+        data="results/data/{cond}.h5",
     log:
         "logs/gather/{cond}.log",
     benchmark:
@@ -55,11 +50,6 @@ rule gather_dataset:
         "../../envs/simulate.yaml"
     threads: 1
     params:
-        name=lambda wc: wc.cond,
-        condition=lambda wc: conditions[wc.cond],
-        geometry_settings=config["geometry"],
-        signals=config["signals"],
-        corpus_settings=config["corpus"],
-        seed=config["seed"],
+        settings=lambda wc: step_settings.gather_dataset(config, wc.cond),
     script:
         "../scripts/gather_dataset.py"

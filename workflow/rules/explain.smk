@@ -1,9 +1,13 @@
+# Explanation: LRP relevance of every test window, the best and worst localized sources, the input-manipulation
+# curves and the TDoA of microphones and relevance.
+
+
 rule relevance:
     input:
         data="results/data/{cond}.h5",
         checkpoint="results/models/{model}/{cond}.pth",
     output:
-        "results/relevance/{model}/{cond}.h5",
+        relevance="results/relevance/{model}/{cond}.h5",
     log:
         "logs/relevance/{model}/{cond}.log",
     benchmark:
@@ -15,27 +19,23 @@ rule relevance:
         gpu=1,
         mem_mb=8000,
     params:
-        model_name=lambda wc: wc.model,
-        window=config["signals"]["window"],
-        n_mics=config["geometry"]["array"]["n_mics"],
-        target=config["explain"]["target"],
-        gate=config["explain"]["gate"],
-        batch_size=config["explain"]["batch_size"],
-        device=config["training"]["device"],
+        settings=lambda wc: step_settings.relevance(config, wc.model),
     script:
         "../scripts/relevance.py"
 
 
 rule select_sources:
     input:
-        "results/evaluation/{model}/{cond}/sources.csv",
+        sources="results/evaluation/{model}/{cond}/sources.csv",
     output:
-        "results/selection/{model}/{cond}.json",
+        selection="results/selection/{model}/{cond}.json",
     log:
         "logs/select/{model}/{cond}.log",
     conda:
         "../../envs/explain.yaml"
     threads: 1
+    params:
+        settings=step_settings.select_sources(config),
     script:
         "../scripts/select_sources.py"
 
@@ -46,7 +46,7 @@ rule manipulation:
         checkpoint="results/models/{model}/{cond}.pth",
         relevance="results/relevance/{model}/{cond}.h5",
     output:
-        "results/manipulation/{model}/{cond}.json",
+        curve="results/manipulation/{model}/{cond}.json",
     log:
         "logs/manipulation/{model}/{cond}.log",
     benchmark:
@@ -55,69 +55,9 @@ rule manipulation:
         "../../envs/explain.yaml"
     threads: 2
     params:
-        model_name=lambda wc: wc.model,
-        cond=lambda wc: wc.cond,
-        window=config["signals"]["window"],
-        n_mics=config["geometry"]["array"]["n_mics"],
-        percents=config["manipulation"]["percents"],
-        orderings=config["manipulation"]["orderings"],
-        batch_size=config["explain"]["batch_size"],
-        seed=config["seed"],
-        device=config["training"]["device"],
-        gate=config["explain"]["gate"],
-        attribution_settings=config["manipulation"]["attribution"],
+        settings=lambda wc: step_settings.manipulation(config, wc.model, wc.cond),
     script:
         "../scripts/manipulation.py"
-
-
-rule manipulation_table:
-    input:
-        expand(
-            "results/manipulation/{model}/{cond}.json", model=models, cond=conditions
-        ),
-    output:
-        md="results/tables/manipulation.md",
-        csv=report(
-            "results/tables/manipulation.csv",
-            caption="../report/manipulation_table.rst",
-            category="Tables",
-            labels={"table": "manipulation"},
-        ),
-    log:
-        "logs/tables/manipulation.log",
-    conda:
-        "../../envs/render.yaml"
-    threads: 1
-    params:
-        kind="manipulation",
-        digits=3,
-    script:
-        "../scripts/table.py"
-
-
-rule aopc_table:
-    input:
-        expand(
-            "results/manipulation/{model}/{cond}.json", model=models, cond=conditions
-        ),
-    output:
-        md="results/tables/aopc.md",
-        csv=report(
-            "results/tables/aopc.csv",
-            caption="../report/aopc_table.rst",
-            category="Tables",
-            labels={"table": "AOPC"},
-        ),
-    log:
-        "logs/tables/aopc.log",
-    conda:
-        "../../envs/render.yaml"
-    threads: 1
-    params:
-        kind="aopc",
-        digits=3,
-    script:
-        "../scripts/table.py"
 
 
 rule tdoa:
@@ -125,40 +65,13 @@ rule tdoa:
         data="results/data/{cond}.h5",
         relevance=expand("results/relevance/{model}/{{cond}}.h5", model=models),
     output:
-        "results/tdoa/{cond}.json",
+        result="results/tdoa/{cond}.json",
     log:
         "logs/tdoa/{cond}.log",
     conda:
         "../../envs/explain.yaml"
     threads: 1
     params:
-        cond=lambda wc: wc.cond,
-        model_names=models,
-        pair=config["tdoa"]["pair"],
-        max_lag=config["tdoa"]["max_lag"],
-        sound_speed=config["geometry"]["sound_speed"],
+        settings=lambda wc: step_settings.tdoa(config, wc.cond),
     script:
         "../scripts/tdoa.py"
-
-
-rule tdoa_table:
-    input:
-        expand("results/tdoa/{cond}.json", cond=conditions),
-    output:
-        md="results/tables/tdoa.md",
-        csv=report(
-            "results/tables/tdoa.csv",
-            caption="../report/tdoa.rst",
-            category="Tables",
-            labels={"table": "TDoA"},
-        ),
-    log:
-        "logs/tables/tdoa.log",
-    conda:
-        "../../envs/render.yaml"
-    threads: 1
-    params:
-        kind="tdoa",
-        digits=2,
-    script:
-        "../scripts/table.py"

@@ -1,9 +1,13 @@
+# Rendering: the manipulation figures, the best/worst sources' figures and audio, and the results page, under
+# the seed page's file names (sslrp.names).
+
+
 rule manipulation_figure:
     input:
-        expand("results/manipulation/{{model}}/{cond}.json", cond=conditions),
+        curves=expand("results/manipulation/{{model}}/{cond}.json", cond=conditions),
     output:
-        report(
-            "results/page/figures/manipulation__{model}_.png",
+        figure=report(
+            page_file(names.manipulation_figure("{model}")),
             caption="../report/manipulation_figure.rst",
             category="Manipulation",
             labels={"model": "{model}"},
@@ -14,8 +18,7 @@ rule manipulation_figure:
         "../../envs/render.yaml"
     threads: 1
     params:
-        model_name=lambda wc: wc.model,
-        orderings=config["manipulation"]["figure_orderings"],
+        settings=lambda wc: step_settings.manipulation_figure(config, wc.model),
     script:
         "../scripts/manipulation_figure.py"
 
@@ -27,14 +30,16 @@ rule render_source:
         selection="results/selection/{model}/{cond}.json",
     output:
         figure=report(
-            "results/page/figures/ex_gcc_relevance_{model}_{cond}_error_{extreme}.png",
+            page_file(names.source_figure("{model}", "{cond}", "{extreme}")),
             caption="../report/source_figure.rst",
             category="Feature inspection",
             subcategory="{cond}",
             labels={"model": "{model}", "source": "error_{extreme}", "file": "figure"},
         ),
-        microphone=report(
-            "results/page/figures/audio_microphone_{model}_{cond}_error_{extreme}.wav",
+        microphone_wav=report(
+            page_file(
+                names.source_audio("microphone", "{model}", "{cond}", "{extreme}")
+            ),
             caption="../report/audio.rst",
             category="Feature inspection",
             subcategory="{cond}",
@@ -44,8 +49,10 @@ rule render_source:
                 "file": "microphone audio",
             },
         ),
-        relevance=report(
-            "results/page/figures/audio_relevance_{model}_{cond}_error_{extreme}.wav",
+        relevance_wav=report(
+            page_file(
+                names.source_audio("relevance", "{model}", "{cond}", "{extreme}")
+            ),
             caption="../report/audio.rst",
             category="Feature inspection",
             subcategory="{cond}",
@@ -61,10 +68,9 @@ rule render_source:
         "../../envs/render.yaml"
     threads: 1
     params:
-        model_name=lambda wc: wc.model,
-        cond=lambda wc: wc.cond,
-        extreme=lambda wc: wc.extreme,
-        pair=config["tdoa"]["pair"],
+        settings=lambda wc: step_settings.render_source(
+            config, wc.model, wc.cond, wc.extreme
+        ),
     script:
         "../scripts/render_source.py"
 
@@ -73,9 +79,9 @@ rule page:
     input:
         datasets=expand("results/data/{cond}.h5", cond=conditions),
         localization="results/tables/localization.md",
-        summaries=localization_summaries(),
+        summaries=step_settings.summaries(config),
         tdoa="results/tables/tdoa.md",
-        figures=page_figures(),
+        figures=[page_file(f) for f in names.page_files(models, conditions)],
     output:
         md="results/page/index.md",
         html=report(
@@ -89,8 +95,6 @@ rule page:
         "../../envs/render.yaml"
     threads: 1
     params:
-        conditions=list(conditions),
-        models=models,
-        config=config,
+        settings=step_settings.page(config),
     script:
         "../scripts/build_page.py"

@@ -1,3 +1,7 @@
+# Training: one model per condition (or the user's pretrained checkpoint), optionally warm-started from
+# another condition's checkpoint of the same model.
+
+
 rule train:
     input:
         data="results/data/{cond}.h5",
@@ -30,86 +34,6 @@ rule train:
         gpu=1,
         mem_mb=8000,
     params:
-        model_name=lambda wc: wc.model,
-        window=config["signals"]["window"],
-        n_mics=config["geometry"]["array"]["n_mics"],
-        settings=lambda wc: config["training"][wc.model],
-        seed=config["seed"],
-        device=config["training"]["device"],
+        settings=lambda wc: step_settings.train(config, wc.model, wc.cond),
     script:
         "../scripts/train.py"
-
-
-rule evaluate:
-    input:
-        data="results/data/{cond}.h5",
-        checkpoint="results/models/{model}/{cond}.pth",
-    output:
-        windows="results/evaluation/{model}/{cond}/windows.csv",
-        sources="results/evaluation/{model}/{cond}/sources.csv",
-        summary="results/evaluation/{model}/{cond}/summary.json",
-        positions=report(
-            "results/evaluation/{model}/{cond}/positions.png",
-            caption="../report/positions.rst",
-            category="Localization",
-            subcategory="{model}",
-            labels={"model": "{model}", "condition": "{cond}"},
-        ),
-    log:
-        "logs/evaluate/{model}/{cond}.log",
-    benchmark:
-        "benchmarks/evaluate/{model}/{cond}.tsv"
-    conda:
-        "../../envs/train.yaml"
-    threads: 1
-    params:
-        model_name=lambda wc: wc.model,
-        cond=lambda wc: wc.cond,
-        window=config["signals"]["window"],
-        n_mics=config["geometry"]["array"]["n_mics"],
-        device=config["training"]["device"],
-    script:
-        "../scripts/evaluate.py"
-
-
-rule srp_baseline:
-    input:
-        data="results/data/{cond}.h5",
-    output:
-        "results/evaluation/srp_phat/{cond}/summary.json",
-    log:
-        "logs/evaluate/srp_phat/{cond}.log",
-    benchmark:
-        "benchmarks/evaluate/srp_phat/{cond}.tsv"
-    conda:
-        "../../envs/explain.yaml"
-    threads: 1
-    params:
-        cond=lambda wc: wc.cond,
-        geometry=config["geometry"],
-        settings=config["srp"],
-    script:
-        "../scripts/srp_baseline.py"
-
-
-rule localization_table:
-    input:
-        localization_summaries(),
-    output:
-        md="results/tables/localization.md",
-        csv=report(
-            "results/tables/localization.csv",
-            caption="../report/localization.rst",
-            category="Tables",
-            labels={"table": "localization"},
-        ),
-    log:
-        "logs/tables/localization.log",
-    conda:
-        "../../envs/render.yaml"
-    threads: 1
-    params:
-        kind="localization",
-        digits=3,
-    script:
-        "../scripts/table.py"

@@ -6,11 +6,15 @@ from pathlib import Path
 
 import yaml
 
-from sslrp import dataset, page, srp, steps
+from sslrp import dataset, page, step_settings, steps
 
 
-def run(datasets, localization_md, summaries, tdoa_md, out_md, conditions, models, config, log=None):
+def run(datasets, localization, summaries, tdoa, md, conditions, models, config, figures=(), html=None, log=None):
+    """Write the page `md` (index.md) and `html` (index.html, beside it) from the `datasets`, the `localization`
+    and `tdoa` tables (markdown) and the evaluation `summaries`; the page links the `figures` beside them."""
     log = steps.logger(log)
+    if html is not None and Path(html) != Path(md).with_suffix(".html"):
+        raise ValueError(f"{html}: the HTML page is written beside {md}, as {Path(md).with_suffix('.html')}")
     t60_rows = []
     for path in datasets:
         attrs = dataset.read_attrs(path)
@@ -18,14 +22,14 @@ def run(datasets, localization_md, summaries, tdoa_md, out_md, conditions, model
     spec = page.PageSpec(
         conditions=list(conditions),
         models=list(models),
-        localization_table=Path(localization_md).read_text(),
-        tdoa_table=Path(tdoa_md).read_text(),
+        localization_table=Path(localization).read_text(),
+        tdoa_table=Path(tdoa).read_text(),
         t60_rows=t60_rows,
         config_yaml=yaml.safe_dump(config, sort_keys=False),
         summaries=[json.loads(Path(path).read_text()) for path in summaries],
     )
-    md, html = page.write_page(Path(out_md).parent, spec)
-    log.info(f"wrote {md} and {html}")
+    written = page.write_page(Path(md).parent, spec)
+    log.info(f"wrote {written[0]} and {written[1]}")
 
 
 def cli():
@@ -33,17 +37,14 @@ def cli():
     p.add_argument("--results", default="results", help="the workflow's results folder")
     args = p.parse_args()
     config = steps.load_config(args.config)
-    conditions = list(steps.configuration.conditions(config))
+    settings = step_settings.page(config)
     r = args.results
-    summaries = [f"{r}/evaluation/{m}/{c}/summary.json" for m in config["models"] for c in conditions]
-    if config["srp"]["enabled"]:
-        summaries += [f"{r}/evaluation/{srp.NAME}/{c}/summary.json" for c in conditions]
-    run([f"{r}/data/{c}.h5" for c in conditions], f"{r}/tables/localization.md", summaries,
-        f"{r}/tables/tdoa.md", f"{r}/page/index.md", conditions, config["models"], config, args.log)
+    run([f"{r}/data/{c}.h5" for c in settings["conditions"]], f"{r}/tables/localization.md",
+        step_settings.summaries(config, f"{r}/evaluation"), f"{r}/tables/tdoa.md", f"{r}/page/index.md",
+        **settings, log=args.log)
 
 
 if "snakemake" in globals():
-    run(snakemake.input.datasets, snakemake.input.localization, snakemake.input.summaries, snakemake.input.tdoa,
-        snakemake.output.md, **snakemake.params, log=snakemake.log[0])
+    run(**steps.snakemake_args(snakemake))
 elif __name__ == "__main__":
     cli()

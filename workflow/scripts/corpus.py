@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from sslrp import corpus, steps
+from sslrp import corpus, step_settings, steps
 
 
-def run(out, corpus_settings, fs, seed, window=None, log=None):
+def run(speech, corpus_settings, fs, seed, window=None, log=None):
     """Build the corpus; with `window`, refuse utterances shorter than one window here, naming them, rather
     than in the simulation jobs."""
     log = steps.logger(log)
@@ -14,7 +14,7 @@ def run(out, corpus_settings, fs, seed, window=None, log=None):
         corpus.check_lengths(utterances, corpus_settings, window)
     seconds = np.array([len(u.signal) for u in utterances]) / fs
     log.info(f"{len(utterances)} utterances, {seconds.min():.2f}-{seconds.max():.2f} s (mean {seconds.mean():.2f})")
-    corpus.write(out, utterances, {"fs": fs, "kind": corpus_settings["kind"]})
+    corpus.write(speech, utterances, {"fs": fs, "kind": corpus_settings["kind"]})
 
 
 def cli():
@@ -22,11 +22,10 @@ def cli():
     p.add_argument("--out", required=True)
     args = p.parse_args()
     config = steps.load_config(args.config)
-    run(args.out, config["corpus"], config["geometry"]["fs"], config["seed"], window=config["signals"]["window"],
-        log=args.log)
+    run(args.out, **step_settings.corpus(config), log=args.log)
 
 
 if "snakemake" in globals():  # under Snakemake __name__ is "__main__" too
-    run(snakemake.output[0], **snakemake.params, log=snakemake.log[0])
+    run(**steps.snakemake_args(snakemake))
 elif __name__ == "__main__":
     cli()

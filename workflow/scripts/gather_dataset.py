@@ -4,7 +4,7 @@ import hashlib
 import json
 from importlib import metadata
 
-from sslrp import dataset, geometry, steps
+from sslrp import dataset, geometry, step_settings, steps
 
 VERSIONED = ("numpy", "scipy", "h5py", "pyroomacoustics", "espeakng-loader")
 
@@ -29,14 +29,15 @@ def dataset_attrs(name, condition, geometry_settings, signals, corpus_settings, 
     }
 
 
-def run(shards, out, name, condition, geometry_settings, signals, corpus_settings, seed, log=None):
+def run(shards, data, name, condition, geometry_settings, signals, corpus_settings, seed, log=None):
+    """Gather the `shards` files of condition `name` into the dataset `data`."""
     log = steps.logger(log)
     split_of = geometry.sources(geometry_settings, seed).split_of()
     attrs = dataset_attrs(name, condition, geometry_settings, signals, corpus_settings, seed)
-    dataset.gather(shards, out, split_of, attrs)
-    info = dataset.read_attrs(out)
+    dataset.gather(shards, data, split_of, attrs)
+    info = dataset.read_attrs(data)
     for split in geometry.SPLITS:
-        part = dataset.read_split(out, split, windows=False)
+        part = dataset.read_split(data, split, windows=False)
         log.info(f"{split}: {len(part.position)} sources, {len(part.source)} windows")
     log.info(f"measured T60 {info['t60_measured']:.3f} s (target {condition['t60']} s)")
 
@@ -48,13 +49,10 @@ def cli():
     p.add_argument("shards", nargs="+", help="shard files from simulate_shard.py")
     args = p.parse_args()
     config = steps.load_config(args.config)
-    run(
-        args.shards, args.out, args.cond, steps.condition(config, args.cond), config["geometry"],
-        config["signals"], config["corpus"], config["seed"], args.log,
-    )
+    run(args.shards, args.out, **step_settings.gather_dataset(config, args.cond), log=args.log)
 
 
 if "snakemake" in globals():
-    run(snakemake.input.shards, snakemake.output[0], **snakemake.params, log=snakemake.log[0])
+    run(**steps.snakemake_args(snakemake))
 elif __name__ == "__main__":
     cli()

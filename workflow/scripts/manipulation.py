@@ -8,18 +8,18 @@ import time
 import numpy as np
 import torch
 
-from sslrp import attribution, dataset, inference, manipulation, models, names, seeding, steps
+from sslrp import attribution, dataset, inference, manipulation, names, seeding, step_settings, steps
 from sslrp.io import write_json
 
 
-def run(data, checkpoint, relevance_path, out, model_name, cond, window, n_mics, percents, orderings,
-        batch_size, seed, device, threads, gate="signal", attribution_settings=None, log=None):
+def run(data, checkpoint, relevance, curve, model_name, cond, window, n_mics, percents, orderings, batch_size, seed,
+        device, threads, gate="signal", attribution_settings=None, log=None):
+    """Write the manipulation `curve` (JSON) of the `checkpoint` of `model_name` on the test windows of `data`,
+    with the LRP `relevance` file for the "relevance" ordering."""
     log = steps.logger(log)
-    torch.set_num_threads(threads)
-    device = inference.pick_device(device)
-    model = models.load(model_name, checkpoint, window, n_mics)
-    test = dataset.read_split(data, "test")
-    relevance, targets = dataset.read_relevance(relevance_path, test, targets=True)
+    loaded = inference.load_for_test(model_name, checkpoint, data, window, n_mics, device, threads)
+    model, test, device = loaded.model, loaded.test, loaded.device
+    maps, targets = dataset.read_relevance(relevance, test, targets=True)
     true = test.position[test.source]
     predict = functools.partial(inference.predict, model, batch_size=batch_size, device=device)
     curve_of = functools.partial(manipulation.manipulation_curve, predict, test.windows, true, percents=percents,
@@ -28,9 +28,9 @@ def run(data, checkpoint, relevance_path, out, model_name, cond, window, n_mics,
     mae, seconds = {}, {}
     if paper:  # the paper's orderings in one pass; the random stream is theirs alone
         with torch.no_grad():
-            mae |= curve_of({"relevance": relevance}, seeding.rng(seed, f"manipulation/{model_name}/{cond}"),
+            mae |= curve_of({"relevance": maps}, seeding.rng(seed, f"manipulation/{model_name}/{cond}"),
                             orderings=paper)["mae"]
-    del relevance
+    del maps
     for method in (o for o in orderings if o in names.ATTRIBUTIONS):  # one map in memory at a time
         start = time.perf_counter()
         method_seed = int(seeding.rng(seed, f"attribution/{method}/{model_name}/{cond}").integers(2 ** 31))
@@ -42,12 +42,12 @@ def run(data, checkpoint, relevance_path, out, model_name, cond, window, n_mics,
         with torch.no_grad():
             mae |= curve_of({method: attribution_map}, None, orderings=[method])["mae"]
         del attribution_map
-    curve = {"percents": [int(p) for p in percents], "n_windows": len(test.windows),
-             "mae": {o: mae[o] for o in orderings}}
-    for ordering, values in curve["mae"].items():
+    result = {"percents": [int(p) for p in percents], "n_windows": len(test.windows),
+              "mae": {o: mae[o] for o in orderings}}
+    for ordering, values in result["mae"].items():
         log.info(f"{ordering:>20}: " + " ".join(f"{p:g}%={v:.3f}" for p, v in zip(percents, values))
                  + f"  AOPC={manipulation.aopc(percents, values):.3f}")
-    write_json(out, {"model": model_name, "condition": cond, **curve, "attribution_seconds_per_window": seconds})
+    write_json(curve, {"model": model_name, "condition": cond, **result, "attribution_seconds_per_window": seconds})
 
 
 def cli():
@@ -56,15 +56,11 @@ def cli():
     p.add_argument("--out", required=True, help="curve (JSON)")
     args = p.parse_args()
     config = steps.load_config(args.config)
-    m = config["manipulation"]
-    run(args.data, args.checkpoint, args.relevance, args.out, args.model, args.cond,
-        config["signals"]["window"], config["geometry"]["array"]["n_mics"], m["percents"], m["orderings"],
-        config["explain"]["batch_size"], config["seed"], config["training"]["device"], 2,
-        config["explain"]["gate"], m["attribution"], args.log)
+    run(args.data, args.checkpoint, args.relevance, args.out, **step_settings.manipulation(config, args.model, args.cond),
+        threads=2, log=args.log)
 
 
 if "snakemake" in globals():
-    run(snakemake.input.data, snakemake.input.checkpoint, snakemake.input.relevance, snakemake.output[0],
-        **snakemake.params, threads=snakemake.threads, log=snakemake.log[0])
+    run(**steps.snakemake_args(snakemake), threads=snakemake.threads)
 elif __name__ == "__main__":
     cli()

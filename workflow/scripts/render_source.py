@@ -2,45 +2,47 @@
 microphone vs. relevance signal, and both signals as 16 kHz WAV files."""
 
 import json
+from pathlib import Path
 
-from sslrp import dataset, names, plots, steps
+from sslrp import dataset, names, plots, step_settings, steps
 
 
-def run(data, relevance_path, selection, figure_png, mic_wav, relevance_wav, model_name, cond, extreme, pair,
+def run(data, relevance, selection, figure, microphone_wav, relevance_wav, model_name, cond, extreme, pair,
         log=None):
+    """Render the `extreme` ("min": best, "max": worst) source of the `selection` JSON: its `figure` and its
+    microphone and relevance signals (from `data` and the `relevance` file) as WAV files."""
     log = steps.logger(log)
     test = dataset.read_split(data, "test")
     fs = dataset.read_attrs(data)["fs"]
-    relevance = dataset.read_relevance(relevance_path, test)
+    maps = dataset.read_relevance(relevance, test)
     pick = json.loads(open(selection).read())[extreme]
     source = pick["source"]
     mic, partner = (test.signal(source, m) for m in pair)
-    rel, rel_partner = (test.signal(source, m, relevance) for m in pair)
-    label = "best" if extreme == "min" else "worst"
-    title = (f"{names.MODEL_LABELS[model_name]}, {plots.condition_label(cond)}: {label} source "
-             f"{pick['source_index']} at ({', '.join(f'{v:.2f}' for v in pick['position'])}) m, "
+    rel, rel_partner = (test.signal(source, m, maps) for m in pair)
+    title = (f"{names.MODEL_LABELS[model_name]}, {plots.condition_label(cond)}: {names.EXTREME_LABELS[extreme]} "
+             f"source {pick['source_index']} at ({', '.join(f'{v:.2f}' for v in pick['position'])}) m, "
              f"mean error {pick['euclidean_error']:.3f} m")
-    plots.save_figure(plots.source_figure(mic, rel, partner, rel_partner, fs, title, pair=pair), figure_png)
-    plots.write_wav(mic_wav, mic, fs)
+    plots.save_figure(plots.source_figure(mic, rel, partner, rel_partner, fs, title, pair=pair), figure)
+    plots.write_wav(microphone_wav, mic, fs)
     plots.write_wav(relevance_wav, rel, fs)
     log.info(f"{title}; {len(mic) / fs:.2f} s of audio")
 
 
 def cli():
     p = steps.model_parser(__doc__, checkpoint=False)
-    p.add_argument("--extreme", required=True, choices=("min", "max"))
+    p.add_argument("--extreme", required=True, choices=names.EXTREMES)
     p.add_argument("--relevance", required=True)
     p.add_argument("--selection", required=True)
-    p.add_argument("--outdir", required=True)
+    p.add_argument("--outdir", required=True, help="folder for the figure and the two WAV files")
     args = p.parse_args()
     config = steps.load_config(args.config)
-    stem = f"{args.model}_{args.cond}_error_{args.extreme}"
-    run(args.data, args.relevance, args.selection, f"{args.outdir}/ex_gcc_relevance_{stem}.png",
-        f"{args.outdir}/audio_microphone_{stem}.wav", f"{args.outdir}/audio_relevance_{stem}.wav",
-        args.model, args.cond, args.extreme, config["tdoa"]["pair"], args.log)
+    files = (names.source_figure(args.model, args.cond, args.extreme),
+             *(names.source_audio(kind, args.model, args.cond, args.extreme) for kind in names.AUDIO_KINDS))
+    run(args.data, args.relevance, args.selection, *(Path(args.outdir) / Path(f).name for f in files),
+        **step_settings.render_source(config, args.model, args.cond, args.extreme), log=args.log)
 
 
 if "snakemake" in globals():
-    run(*snakemake.input, *snakemake.output, **snakemake.params, log=snakemake.log[0])
+    run(**steps.snakemake_args(snakemake))
 elif __name__ == "__main__":
     cli()

@@ -5,7 +5,7 @@ import json
 import numpy as np
 from tqdm import tqdm
 
-from sslrp import acoustics, corpus, dataset, geometry, seeding, steps
+from sslrp import acoustics, corpus, dataset, geometry, seeding, step_settings, steps
 from sslrp.io import rebuild_advice
 
 
@@ -14,9 +14,11 @@ def utterance_for(source_index, n_utterances, seed):
     return int(seeding.rng(seed, "utterance", source_index).integers(n_utterances))
 
 
-def run(corpus_path, out, condition, geometry_settings, signals, shard, n_shards, seed, log=None):
+def run(speech, shard_file, condition, geometry_settings, signals, shard, n_shards, seed, log=None):
+    """Simulate shard `shard` of `n_shards` of the condition's sources, speaking utterances of the corpus file
+    `speech`, into `shard_file`."""
     log = steps.logger(log)
-    utterances = corpus.read(corpus_path)
+    utterances = corpus.read(speech)
     sources = geometry.sources(geometry_settings, seed)
     mics = geometry.mic_positions(geometry_settings)
     max_samples = int(signals["max_seconds"] * geometry_settings["fs"]) if signals["max_seconds"] else None
@@ -28,8 +30,8 @@ def run(corpus_path, out, condition, geometry_settings, signals, shard, n_shards
         speech = utterances[utterance].signal[:max_samples]
         if len(speech) < signals["window"]:  # a corpus built before the corpus step checked this
             raise corpus.CorpusError(
-                f"{corpus_path}: utterance {utterance} ({utterances[utterance].label!r}) has {len(speech)} samples, "
-                f"fewer than one window ({signals['window']}); {rebuild_advice(corpus_path)}")
+                f"{speech}: utterance {utterance} ({utterances[utterance].label!r}) has {len(speech)} samples, "
+                f"fewer than one window ({signals['window']}); {rebuild_advice(speech)}")
         recordings.append(
             acoustics.simulate_source(
                 index, sources.positions[index], speech, utterance, mics, condition, geometry_settings,
@@ -38,7 +40,7 @@ def run(corpus_path, out, condition, geometry_settings, signals, shard, n_shards
         )
     rt60 = np.array([r.rt60 for r in recordings])
     log.info(f"measured T60 (median over the shard's sources): {np.nanmedian(rt60):.3f} s")
-    dataset.write_shard(out, recordings, {"shard": shard, "condition": json.dumps(condition)})
+    dataset.write_shard(shard_file, recordings, {"shard": shard, "condition": json.dumps(condition)})
 
 
 def cli():
@@ -49,13 +51,10 @@ def cli():
     p.add_argument("--out", required=True)
     args = p.parse_args()
     config = steps.load_config(args.config)
-    run(
-        args.corpus, args.out, steps.condition(config, args.cond), config["geometry"], config["signals"],
-        args.shard, config["simulation"]["shards"], config["seed"], args.log,
-    )
+    run(args.corpus, args.out, **step_settings.simulate_shard(config, args.cond, args.shard), log=args.log)
 
 
 if "snakemake" in globals():
-    run(snakemake.input.corpus, snakemake.output[0], **snakemake.params, log=snakemake.log[0])
+    run(**steps.snakemake_args(snakemake))
 elif __name__ == "__main__":
     cli()

@@ -6,13 +6,14 @@ import time
 
 import numpy as np
 
-from sslrp import dataset, metrics, srp, steps
+from sslrp import dataset, metrics, srp, step_settings, steps
 from sslrp.io import write_json
 
 MODEL_NAME = srp.NAME
 
 
-def run(data, summary_json, cond, geometry, settings, log=None):
+def run(data, summary, cond, geometry, settings, log=None):
+    """Write the SRP-PHAT `summary` (JSON) of the test windows of `data`."""
     log = steps.logger(log)
     attrs = dataset.read_attrs(data)
     mics = np.asarray(attrs["mics"], float)
@@ -27,7 +28,7 @@ def run(data, summary_json, cond, geometry, settings, log=None):
     result = {"model": MODEL_NAME, "condition": cond,
               **metrics.localization_summary(pred, test.position[test.source], train.position.mean(axis=0)),
               "candidates": list(settings["grid"]), "height": float(candidates[0, 2]), "n_pairs": len(pairs)}
-    write_json(summary_json, result)
+    write_json(summary, result)
     log.info(f"SRP-PHAT over {len(candidates)} candidates at z = {candidates[0, 2]:.3f} m, {len(pairs)} pairs: "
              f"{1000 * seconds / max(len(pred), 1):.1f} ms per window; test MAE {result['mae']:.3f} m "
              f"(x/y/z {np.round(result['mae_xyz'], 3).tolist()}), baseline {result['baseline_mae']:.3f} m")
@@ -40,10 +41,10 @@ def cli():
     p.add_argument("--out", required=True, help="summary (JSON)")
     args = p.parse_args()
     config = steps.load_config(args.config)
-    run(args.data, args.out, args.cond, config["geometry"], config["srp"], args.log)
+    run(args.data, args.out, **step_settings.srp_baseline(config, args.cond), log=args.log)
 
 
 if "snakemake" in globals():
-    run(snakemake.input.data, snakemake.output[0], **snakemake.params, log=snakemake.log[0])
+    run(**steps.snakemake_args(snakemake))
 elif __name__ == "__main__":
     cli()

@@ -2,13 +2,14 @@
 
 import json
 
-from sslrp import steps, tables
+from sslrp import step_settings, steps, tables
 
 
-def run(results, table_md, table_csv, kind, digits=3, log=None):
+def run(results, md, csv, kind, digits=3, log=None):
+    """Write the `kind` table of the JSON `results` files as markdown (`md`) and CSV (`csv`)."""
     log = steps.logger(log)
     rows = tables.ROWS[kind]([json.loads(open(path).read()) for path in results])
-    tables.write(rows, table_md, table_csv, digits)
+    tables.write(rows, md, csv, digits)
     log.info(f"{kind} table: {len(rows)} rows from {len(results)} files")
 
 
@@ -17,13 +18,12 @@ def cli():
     p.add_argument("--kind", required=True, choices=sorted(tables.ROWS))
     p.add_argument("--md", required=True)
     p.add_argument("--csv", required=True)
-    p.add_argument("--digits", type=int, default=3)
     p.add_argument("results", nargs="+", help="JSON files from evaluate.py / srp_baseline.py, manipulation.py or tdoa.py")
     args = p.parse_args()
-    run(args.results, args.md, args.csv, args.kind, args.digits, args.log)
+    run(args.results, args.md, args.csv, **step_settings.table(args.kind), log=args.log)
 
 
 if "snakemake" in globals():
-    run(snakemake.input, snakemake.output.md, snakemake.output.csv, **snakemake.params, log=snakemake.log[0])
+    run(**steps.snakemake_args(snakemake))
 elif __name__ == "__main__":
     cli()

@@ -4,7 +4,7 @@ source's correlation time (the paper's TDoA table)."""
 
 import numpy as np
 
-from sslrp import dataset, geometry, metrics, steps
+from sslrp import dataset, geometry, metrics, step_settings, steps
 from sslrp.io import write_json
 
 
@@ -14,7 +14,9 @@ def tdoa_errors(signals, true_delay, pair, max_lag):
     return estimate - true_delay
 
 
-def run(data, relevance_paths, out, cond, model_names, pair, max_lag, sound_speed, log=None):
+def run(data, relevance, result, cond, model_names, pair, max_lag, sound_speed, log=None):
+    """Write the TDoA `result` (JSON) of the test windows of `data` and of each model's `relevance` file (one
+    per name of `model_names`, in that order)."""
     log = steps.logger(log)
     attrs = dataset.read_attrs(data)
     test = dataset.read_split(data, "test")
@@ -22,15 +24,17 @@ def run(data, relevance_paths, out, cond, model_names, pair, max_lag, sound_spee
     true_delay = geometry.direct_path_tdoa(test.position[test.source], mics, pair, attrs["fs"], sound_speed)
     thresholds = test.correlation_time[test.source] / 2
     signals = {"microphone": test.windows}
-    for name, path in zip(model_names, relevance_paths):
+    if len(relevance) != len(model_names):
+        raise ValueError(f"{len(relevance)} relevance files for the {len(model_names)} models {list(model_names)}")
+    for name, path in zip(model_names, relevance):
         signals[name] = dataset.read_relevance(path, test)
-    result = {"condition": cond, "pair": list(pair), "max_lag": max_lag,
-              "mean_threshold": float(thresholds.mean()), "signals": {}}
+    out = {"condition": cond, "pair": list(pair), "max_lag": max_lag,
+           "mean_threshold": float(thresholds.mean()), "signals": {}}
     for name, x in signals.items():
         summary = metrics.tdoa_summary(tdoa_errors(x, true_delay, pair, max_lag), thresholds)
-        result["signals"][name] = summary
+        out["signals"][name] = summary
         log.info(f"{name:>10}: anomalies {summary['anomaly_percent']:.1f} %, MAE {summary['mae']:.2f} samples")
-    write_json(out, result)
+    write_json(result, out)
 
 
 def cli():
@@ -43,12 +47,11 @@ def cli():
     args = p.parse_args()
     config = steps.load_config(args.config)
     names, paths = zip(*(item.split("=", 1) for item in args.relevance)) if args.relevance else ((), ())
-    run(args.data, paths, args.out, args.cond, names, config["tdoa"]["pair"], config["tdoa"]["max_lag"],
-        config["geometry"]["sound_speed"], args.log)
+    settings = step_settings.tdoa(config, args.cond) | {"model_names": names}  # the models named here
+    run(args.data, paths, args.out, **settings, log=args.log)
 
 
 if "snakemake" in globals():
-    run(snakemake.input.data, snakemake.input.relevance, snakemake.output[0], **snakemake.params,
-        log=snakemake.log[0])
+    run(**steps.snakemake_args(snakemake))
 elif __name__ == "__main__":
     cli()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from sslrp import dataset, inference, models, plots, steps, training
+from sslrp import dataset, inference, models, plots, step_settings, steps, training
 from sslrp.io import save_torch, write_csv
 
 COLUMNS = ("epoch", "train_loss", "val_loss", "val_mae", "lr", "seconds")
@@ -20,14 +20,16 @@ def window_set(path, split):
     return training.WindowSet(part.windows, part.source, part.position)
 
 
-def run(data, checkpoint, history_csv, curve_png, model_name, window, n_mics, settings, seed, device,
-        threads, pretrained=None, init=None, log=None):
+def run(data, checkpoint, history, curve, model_name, window, n_mics, settings, seed, device, threads,
+        pretrained=None, init=None, log=None):
+    """Train `model_name` on the dataset `data` (or adopt the `pretrained` checkpoint; warm-start from the
+    checkpoint `init`) and write the best `checkpoint`, the per-epoch `history` CSV and the loss `curve` PNG."""
     log = steps.logger(log)
     torch.set_num_threads(threads)
     if pretrained:
         model = models.load(model_name, pretrained, window, n_mics)
         log.info(f"using the pretrained checkpoint {pretrained} instead of training")
-        history = []
+        rows = []
     else:
         training.manual_seed(seed, f"init/{model_name}")  # seeded initial weights
         model = models.load(model_name, init, window, n_mics) if init else models.build(model_name, window, n_mics)
@@ -37,11 +39,11 @@ def run(data, checkpoint, history_csv, curve_png, model_name, window, n_mics, se
         state_path = Path(checkpoint).with_suffix(".resume.pt")
         train, val = window_set(data, "train"), window_set(data, "val")
         log.info(f"{model_name} on {device}: {len(train.windows)} train / {len(val.windows)} val windows")
-        history = training.fit(model, train, val, settings, seed=seed, state_path=state_path,
-                               device=device, log=log.info, warm=bool(init))
+        rows = training.fit(model, train, val, settings, seed=seed, state_path=state_path,
+                            device=device, log=log.info, warm=bool(init))
     save_torch(model.cpu().state_dict(), checkpoint)  # atomic, byte-identical for identical weights
-    write_csv(history_csv, COLUMNS, [[row[k] for k in COLUMNS] for row in history])
-    plots.save_figure(plots.training_curve_figure(history), curve_png)
+    write_csv(history, COLUMNS, [[row[k] for k in COLUMNS] for row in rows])
+    plots.save_figure(plots.training_curve_figure(rows), curve)
     if not pretrained:
         state_path.unlink(missing_ok=True)  # only once the checkpoint is safely written
 
@@ -54,19 +56,14 @@ def cli():
     args = p.parse_args()
     config = steps.load_config(args.config)  # the parser has checked --cond against it
     out = Path(args.out)
-    warm_from = config["training"]["warm_start"].get(args.cond)
+    warm_from = step_settings.warm_start_source(config, args.cond)  # its checkpoint lies beside --out
     init = args.init or (warm_from and str(out.with_name(f"{warm_from}.pth")))
-    run(
-        args.data, out, out.with_suffix(".csv"), out.with_suffix(".png"), args.model,
-        config["signals"]["window"], config["geometry"]["array"]["n_mics"], config["training"][args.model],
-        config["seed"], config["training"]["device"], args.threads or config["training"]["threads"],
-        config["pretrained"].get(args.model, {}).get(args.cond), init, args.log,
-    )
+    run(args.data, out, out.with_suffix(".csv"), out.with_suffix(".png"),
+        **step_settings.train(config, args.model, args.cond), threads=args.threads or config["training"]["threads"],
+        pretrained=step_settings.pretrained_checkpoint(config, args.model, args.cond), init=init, log=args.log)
 
 
 if "snakemake" in globals():
-    run(snakemake.input.data, *snakemake.output, **snakemake.params, threads=snakemake.threads,
-        pretrained=snakemake.input.get("pretrained") or None, init=snakemake.input.get("init") or None,
-        log=snakemake.log[0])
+    run(**steps.snakemake_args(snakemake), threads=snakemake.threads)
 elif __name__ == "__main__":
     cli()

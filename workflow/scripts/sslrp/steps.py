@@ -1,24 +1,42 @@
-"""Shared plumbing of the step scripts: logging to the rule's log file and the common CLI options."""
+"""Shared plumbing of the step scripts: logging to the rule's log file, the common CLI options, and run()'s
+arguments in a Snakemake job (files by name)."""
 
 import argparse
 import logging
 import sys
 
 from . import config as configuration
-from . import names
+from . import names, step_settings
 
 
 def logger(log_path=None, name="sslrp"):
-    """A logger writing to the rule's log file (or stderr), one timestamped line per message."""
+    """A logger writing to the rule's log file (or stderr), one timestamped line per message.
+
+    With a log file, an uncaught error is also written to it (Snakemake shows only the log's path), and then
+    handed on to the interpreter's previous excepthook, which still prints it to stderr.
+    """
     log = logging.getLogger(name)
     log.handlers.clear()
     handler = logging.FileHandler(log_path) if log_path else logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
-    if log_path:  # an uncaught error lands in the rule's log too, not only in Snakemake's output
-        sys.excepthook = lambda *exc: log.error("step failed", exc_info=exc)
+    if log_path:
+        _log_uncaught_errors(log)
     return log
+
+
+def _log_uncaught_errors(log):
+    """Chain an excepthook that logs an uncaught error before the previous hook reports it (once per process:
+    a second logger replaces only our own hook, never stacks on it)."""
+    previous = getattr(sys.excepthook, "chained_to", sys.excepthook)
+
+    def hook(*exc):
+        log.error("step failed", exc_info=exc)
+        previous(*exc)
+
+    hook.chained_to = previous
+    sys.excepthook = hook
 
 
 class StepParser(argparse.ArgumentParser):
@@ -29,7 +47,7 @@ class StepParser(argparse.ArgumentParser):
         parsed = super().parse_args(args, namespace)
         if getattr(parsed, "cond", None) is not None:
             try:
-                condition(load_config(parsed.config), parsed.cond)
+                step_settings.condition(load_config(parsed.config), parsed.cond)
             except configuration.ConfigError as err:
                 self.error(str(err))
         return parsed
@@ -60,12 +78,24 @@ def load_config(path):
     return configuration.load(path)
 
 
-def condition(config, name):
-    """The settings of the condition called `name`, with a clear error for an unknown name."""
-    conditions = configuration.conditions(config)
-    if name not in conditions:
-        raise configuration.ConfigError(f"--cond: unknown condition {name!r}; known: {', '.join(conditions)}")
-    return conditions[name]
+def snakemake_args(smk):
+    """run()'s keyword arguments in a Snakemake job `smk`: every input and output file under its name in the
+    rule, the step's settings (`params: settings=`, see sslrp.step_settings) and the log file.
+
+    Files are passed by name, never by position, so reordering a rule's files cannot swap them; a rule with an
+    unnamed file, or an input and an output of the same name, is refused.
+    """
+    files = {}
+    for kind, items in (("input", smk.input), ("output", smk.output)):
+        named = dict(items.items())
+        if sum(1 if isinstance(v, str) else len(v) for v in named.values()) != len(items):
+            raise ValueError(f"rule {smk.rule}: every {kind} file needs a name (the step script takes its files "
+                             f"by name); named: {', '.join(named) or 'none'}")
+        clash = files.keys() & named.keys()
+        if clash:
+            raise ValueError(f"rule {smk.rule}: {', '.join(sorted(clash))} names both an input and an output")
+        files |= {k: str(v) if isinstance(v, str) else [str(f) for f in v] for k, v in named.items()}
+    return {**files, **smk.params.get("settings", {}), "log": smk.log[0] if smk.log else None}
 
 
 class TqdmLog:

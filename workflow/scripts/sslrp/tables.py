@@ -97,3 +97,5 @@ def tdoa_rows(results):
 
 ROWS = {"localization": localization_rows, "manipulation": manipulation_rows, "aopc": aopc_rows,
         "tdoa": tdoa_rows}
+# Decimals of each table's numbers in markdown (metres to the millimetre; TDoA in hundredths of a sample).
+DIGITS = {"localization": 3, "manipulation": 3, "aopc": 3, "tdoa": 2}

@@ -1,0 +1,113 @@
+"""What each step is given from the validated config: one function per step script, returning the keyword
+arguments of its `run()` besides its files, threads and log.
+
+Both ways of running a step call the same function: the rule's `params: settings=...` (workflow/rules/) and the
+script's command line (`cli()`), so the two cannot drift apart. Each function hands a job only what it uses
+(one condition's settings, one model's training settings), so that editing one condition or model re-runs only
+its jobs. Light imports only: the Snakemake process loads this module before any job runs.
+"""
+
+from . import config as configuration
+from . import srp, tables
+
+
+def condition(config, cond):
+    """The settings of the condition called `cond`, with a clear error (naming the known ones) if there is none."""
+    conditions = configuration.conditions(config)
+    if cond not in conditions:
+        raise configuration.ConfigError(f"--cond: unknown condition {cond!r}; known: {', '.join(conditions)}")
+    return conditions[cond]
+
+
+def corpus(config):
+    return {"corpus_settings": config["corpus"], "fs": config["geometry"]["fs"], "seed": config["seed"],
+            "window": config["signals"]["window"]}
+
+
+def simulate_shard(config, cond, shard):
+    return {"condition": condition(config, cond), "geometry_settings": config["geometry"],
+            "signals": config["signals"], "shard": int(shard), "n_shards": config["simulation"]["shards"],
+            "seed": config["seed"]}
+
+
+def gather_dataset(config, cond):
+    return {"name": cond, "condition": condition(config, cond), "geometry_settings": config["geometry"],
+            "signals": config["signals"], "corpus_settings": config["corpus"], "seed": config["seed"]}
+
+
+def _model(config, model):
+    """What every step on a trained model needs to rebuild it."""
+    return {"model_name": model, "window": config["signals"]["window"],
+            "n_mics": config["geometry"]["array"]["n_mics"], "device": config["training"]["device"]}
+
+
+def train(config, model, cond):
+    return {**_model(config, model), "settings": config["training"][model], "seed": config["seed"]}
+
+
+def pretrained_checkpoint(config, model, cond):
+    """The user's checkpoint for (model, cond) from `pretrained:`, or None (train it)."""
+    return config["pretrained"].get(model, {}).get(cond)
+
+
+def warm_start_source(config, cond):
+    """The condition whose checkpoint (same model) `training.warm_start` starts `cond`'s models from, or None
+    (train from seeded random weights)."""
+    return config["training"]["warm_start"].get(cond)
+
+
+def evaluate(config, model, cond):
+    return {**_model(config, model), "cond": cond}
+
+
+def srp_baseline(config, cond):
+    return {"cond": cond, "geometry": config["geometry"], "settings": config["srp"]}
+
+
+def relevance(config, model):
+    explain = config["explain"]
+    return {**_model(config, model), "target": explain["target"], "gate": explain["gate"],
+            "batch_size": explain["batch_size"]}
+
+
+def select_sources(config):
+    """None: the choice depends on the evaluation only (so the command line reads no config)."""
+    return {}
+
+
+def manipulation(config, model, cond):
+    m = config["manipulation"]
+    return {**_model(config, model), "cond": cond, "percents": m["percents"], "orderings": m["orderings"],
+            "batch_size": config["explain"]["batch_size"], "seed": config["seed"], "gate": config["explain"]["gate"],
+            "attribution_settings": m["attribution"]}
+
+
+def tdoa(config, cond):
+    return {"cond": cond, "model_names": config["models"], "pair": config["tdoa"]["pair"],
+            "max_lag": config["tdoa"]["max_lag"], "sound_speed": config["geometry"]["sound_speed"]}
+
+
+def table(kind):
+    return {"kind": kind, "digits": tables.DIGITS[kind]}
+
+
+def manipulation_figure(config, model):
+    return {"model_name": model, "orderings": config["manipulation"]["figure_orderings"]}
+
+
+def render_source(config, model, cond, extreme):
+    return {"model_name": model, "cond": cond, "extreme": extreme, "pair": config["tdoa"]["pair"]}
+
+
+def page(config):
+    return {"conditions": list(configuration.conditions(config)), "models": config["models"], "config": config}
+
+
+def summaries(config, folder="results/evaluation"):
+    """The evaluation summaries the localization table and the page read: every model x condition's, then
+    SRP-PHAT's per condition when `srp.enabled`."""
+    conditions = configuration.conditions(config)
+    paths = [f"{folder}/{m}/{c}/summary.json" for m in config["models"] for c in conditions]
+    if config["srp"]["enabled"]:
+        paths += [f"{folder}/{srp.NAME}/{c}/summary.json" for c in conditions]
+    return paths
