@@ -70,7 +70,6 @@ SENTENCES = (
     "The meal was cooked before the bell rang.",
     "What joy there is in living.",
 )
-VOICES = ("en", "en-us", "en+m3", "en+f2", "en-us+m5", "en+f4", "en-gb-x-rp+m7", "en-us+f3")
 
 
 @dataclass(frozen=True)

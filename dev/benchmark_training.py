@@ -2,19 +2,23 @@
 (windows/s) on random input, per model, window and arithmetic (`training.{model}.precision`), to size
 configurations before launching a run and to compare later changes. One JSON line per combination.
 
-    python workflow/scripts/benchmark_training.py                      # both models, W 1280 and 5120, fp32 and bf16
-    python workflow/scripts/benchmark_training.py --model loc_cnn --window 1280 --precision fp32 --threads 1
+    python dev/benchmark_training.py                      # both models, W 1280 and 5120, fp32 and bf16
+    python dev/benchmark_training.py --model loc_cnn --window 1280 --precision fp32 --threads 1
 """
 
 import argparse
 import itertools
 import json
+import sys
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from sslrp import models, training
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))  # the sslrp package
+
+from sslrp import inference, models, names, training  # noqa: E402
 
 
 def timed_rate(step, batch, seconds):
@@ -28,13 +32,13 @@ def timed_rate(step, batch, seconds):
 
 
 def training_rate(model, x, y, seconds, precision="fp32"):
-    """Training samples/s for batches like `x` (the training loop's arithmetic: see training.autocast)."""
+    """Training samples/s for batches like `x` (the training loop's arithmetic: see inference.autocast)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     model.train()
 
     def step():
         optimizer.zero_grad(set_to_none=True)
-        with training.autocast(x.device, precision):
+        with inference.autocast(x.device, precision):
             out = model(x).float()
         nn.functional.mse_loss(out, y).backward()
         optimizer.step()
@@ -48,7 +52,7 @@ def inference_rate(model, x, seconds, precision="fp32"):
 
     @torch.no_grad()
     def step():
-        with training.autocast(x.device, precision):
+        with inference.autocast(x.device, precision):
             model(x)
 
     return timed_rate(step, len(x), seconds)
@@ -78,9 +82,9 @@ def run(model, window, threads, seconds, batch, n_mics=16, device="auto", precis
 
 def cli():
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--model", choices=models.MODEL_NAMES, nargs="+", default=list(models.MODEL_NAMES))
+    p.add_argument("--model", choices=names.MODELS, nargs="+", default=list(names.MODELS))
     p.add_argument("--window", type=int, nargs="+", default=[1280, 5120], help="window lengths W in samples")
-    p.add_argument("--precision", choices=training.PRECISIONS, nargs="+", default=list(training.PRECISIONS))
+    p.add_argument("--precision", choices=inference.PRECISIONS, nargs="+", default=list(inference.PRECISIONS))
     p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     p.add_argument("--seconds", type=float, default=10, help="time per combination, split between the two rates")
     p.add_argument("--batch", type=int, default=32, help="batch size (the quick default's; the paper's is 100)")

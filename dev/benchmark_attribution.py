@@ -6,12 +6,16 @@ orderings are configured (each attribution map is computed once per test window,
 """
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from sslrp import attribution, config, geometry, models, srp
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))  # the sslrp package
+
+from sslrp import attribution, config, geometry, models, names, srp  # noqa: E402
 
 
 def ms_per_window(fn, n_windows):
@@ -48,7 +52,7 @@ def cli():
     p.add_argument("--windows", type=int, default=16, help="windows per timed pass")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
-    p.add_argument("--models", nargs="+", default=list(models.MODEL_NAMES), choices=models.MODEL_NAMES)
+    p.add_argument("--models", nargs="+", default=list(names.MODELS), choices=names.MODELS)
     p.add_argument("--methods", nargs="+", default=["relevance", *names.ATTRIBUTIONS],
                    choices=["relevance", *names.ATTRIBUTIONS])
     p.add_argument("--srp-grid", nargs=2, type=int, default=[41, 41])

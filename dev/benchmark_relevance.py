@@ -5,12 +5,16 @@ relevance per test window). Untrained models with random inputs: the cost does n
 """
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from sslrp import lrp, models
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))  # the sslrp package
+
+from sslrp import lrp, models, names  # noqa: E402
 
 
 def gradient(model, windows, targets, batch_size):
@@ -56,7 +60,7 @@ def cli():
     p.add_argument("--windows", type=int, default=16, help="windows per timed pass")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
-    p.add_argument("--models", nargs="+", default=list(models.MODEL_NAMES), choices=models.MODEL_NAMES)
+    p.add_argument("--models", nargs="+", default=list(names.MODELS), choices=names.MODELS)
     args = p.parse_args()
     run(args.window, args.windows, args.batch_size, args.threads, args.models)
 

@@ -7,12 +7,19 @@ Prints milliseconds per window for each (plus the batched step with a free model
 the ratios, and whether both implementations agree.
 """
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from sslrp import metrics, models
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "workflow" / "scripts"), str(REPO / "tests")]  # the sslrp package; tests/reference.py
+
+from reference import manipulation_curve_reference  # noqa: E402
+from sslrp import manipulation, models  # noqa: E402
+from sslrp.names import PAPER_ORDERINGS  # noqa: E402
 
 
 def predictor(model):
@@ -53,9 +60,9 @@ def run(n_windows=24, window=5120, batch_size=16, seed=0, threads=2, repeats=2):
     predict(windows[:batch_size])  # warm-up
 
     common = dict(batch_size=batch_size)
-    ref, t_ref = timed(manipulation.manipulation_curve_reference, predict, windows, true, relevance,
+    ref, t_ref = timed(manipulation_curve_reference, predict, windows, true, relevance,
                        np.random.default_rng(seed), **common)
-    n_passes = len(metrics.ORDERINGS) * len(metrics.PERCENTS)
+    n_passes = len(PAPER_ORDERINGS) * len(manipulation.PERCENTS)
     t_fast = t_model = float("inf")
     for _ in range(repeats):  # alternate, so that background load hits both alike
         fast, t = timed(manipulation.manipulation_curve, predict, windows, true, relevance,
@@ -66,7 +73,7 @@ def run(n_windows=24, window=5120, batch_size=16, seed=0, threads=2, repeats=2):
                       np.random.default_rng(seed), **common)
 
     same = all(np.allclose(fast["mae"][o], ref["mae"][o], rtol=1e-12, atol=0)
-               for o in metrics.ORDERINGS)
+               for o in PAPER_ORDERINGS)
     per_window = {name: 1000 * t / n_windows
                   for name, t in (("reference", t_ref), ("batched", t_fast), ("forward", t_model),
                                    ("no model", t_rest))}
