@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser import CHROMIUM, check_page
-from test_page import make_spec
 
+from browser import CHROMIUM, check_page
 from sslrp import page, plots
+from test_page import make_spec
 
 FS = 16000
 pytestmark = pytest.mark.skipif(not os.environ.get("CI") and not Path(CHROMIUM).exists(),

@@ -6,7 +6,6 @@ from scipy import signal as sps
 
 from sslrp import metrics
 
-
 # --- localization error -------------------------------------------------------------------------
 
 def test_mae_matches_explicit_loop():

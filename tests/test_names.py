@@ -37,8 +37,8 @@ def test_page_file_names_are_the_seeds():
     stem = "loc_cnn_SNR_25_T60_0.15_error_min"
     assert names.manipulation_figure("loc_cnn") == "figures/manipulation__loc_cnn_.png"
     assert names.source_figure("loc_cnn", "SNR_25_T60_0.15", "min") == f"figures/ex_gcc_relevance_{stem}.png"
-    assert names.source_audio("microphone", "loc_cnn", "SNR_25_T60_0.15", "min") == f"figures/audio_microphone_{stem}.wav"
-    assert names.source_audio("relevance", "loc_cnn", "SNR_25_T60_0.15", "min") == f"figures/audio_relevance_{stem}.wav"
+    for kind in ("microphone", "relevance"):
+        assert names.source_audio(kind, "loc_cnn", "SNR_25_T60_0.15", "min") == f"figures/audio_{kind}_{stem}.wav"
     with pytest.raises(ValueError, match="audio kind"):
         names.source_audio("speech", "loc_cnn", "SNR_25_T60_0.15", "min")
     files = names.page_files(names.MODELS, ["SNR_25_T60_0.15", "SNR_10_T60_0.6"])

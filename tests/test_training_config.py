@@ -26,7 +26,8 @@ def test_warm_start_chain_is_accepted():
 @pytest.mark.parametrize(
     "warm_start, message",
     [
-        ({"SNR_10_T60_0.6": "SNR_5_T60_0.15"}, r"training\.warm_start\.SNR_10_T60_0\.6: no such condition 'SNR_5_T60_0\.15'"),
+        ({"SNR_10_T60_0.6": "SNR_5_T60_0.15"},
+         r"training\.warm_start\.SNR_10_T60_0\.6: no such condition 'SNR_5_T60_0\.15'"),
         ({"SNR_1_T60_1": "SNR_25_T60_0.15"}, r"training\.warm_start\.SNR_1_T60_1: no such condition 'SNR_1_T60_1'"),
         ({"SNR_10_T60_0.6": "SNR_25_T60_0.15", "SNR_25_T60_0.15": "SNR_10_T60_0.6"}, r"cycle \(SNR_10_T60_0\.6 -> "),
         ({"SNR_10_T60_0.6": "SNR_10_T60_0.6"}, "cycle"),

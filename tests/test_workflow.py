@@ -1,6 +1,6 @@
 """The whole workflow on a tiny config (tests/tiny_workflow.py): every rule and condition from an empty
-results folder, the page in a browser, the report, and the CLIs and linters. (What a second run re-does:
-tests/test_rerun.py.)"""
+results folder, the page in a browser, the report, and the CLIs and linters (ruff, snakemake --lint, snakefmt).
+(What a second run re-does: tests/test_rerun.py.)"""
 
 import csv
 import os
@@ -59,7 +59,8 @@ def test_relevance_matches_the_test_windows(tiny_workflow_run):
 
 
 def test_every_rule_left_a_log(tiny_workflow_run):
-    logs = {p.relative_to(tiny_workflow_run / "logs").parts[0].removesuffix(".log") for p in (tiny_workflow_run / "logs").rglob("*.log")}
+    folder = tiny_workflow_run / "logs"
+    logs = {p.relative_to(folder).parts[0].removesuffix(".log") for p in folder.rglob("*.log")}
     assert {"corpus", "simulate", "gather", "train", "evaluate", "relevance", "select", "manipulation",
             "tdoa", "tables", "render"} <= logs
 
@@ -76,10 +77,13 @@ def test_results_page_loads_in_a_browser(tiny_workflow_run):
     assert all(duration and duration > 0 for duration in found["audio"].values()), found["audio"]
 
 
-def test_report_bundles_the_results(tiny_workflow_run):
+def test_report_bundles_the_results_and_renders_cleanly(tiny_workflow_run):
     done = snakemake(tiny_workflow_run, "--report", "report.html")
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tiny_workflow_run / "report.html").stat().st_size > 100_000
+    # docutils reports problems in the front page or a caption as "(WARNING/2)", "(ERROR/3)", "(SEVERE/4)"
+    messages = re.findall(r".*\((?:WARNING|ERROR|SEVERE)/\d\).*", done.stdout + done.stderr)
+    assert not messages, messages
 
 
 def test_cli_of_each_step_is_reachable():
@@ -88,6 +92,13 @@ def test_cli_of_each_step_is_reachable():
         done = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True,
                               cwd=REPO, timeout=120)
         assert done.returncode == 0 and "usage" in done.stdout, (script.name, done.stderr[-2000:])
+
+
+def test_ruff_finds_nothing():
+    # ruff.toml holds the settings; the pinned ruff of requirements.txt
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], capture_output=True, text=True,
+                          cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
 def test_snakemake_lint_and_snakefmt_are_clean():

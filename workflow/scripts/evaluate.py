@@ -2,6 +2,7 @@
 a summary (MAE overall and per coordinate, next to the mean-training-position baseline) and a figure."""
 
 import numpy as np
+
 from sslrp import dataset, inference, metrics, plots, step_settings, steps
 from sslrp.io import rebuild_advice, write_csv, write_json
 

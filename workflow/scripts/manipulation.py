@@ -56,8 +56,8 @@ def cli():
     p.add_argument("--out", required=True, help="curve (JSON)")
     args = p.parse_args()
     config = steps.load_config(args.config)
-    run(args.data, args.checkpoint, args.relevance, args.out, **step_settings.manipulation(config, args.model, args.cond),
-        threads=2, log=args.log)
+    settings = step_settings.manipulation(config, args.model, args.cond)
+    run(args.data, args.checkpoint, args.relevance, args.out, **settings, threads=2, log=args.log)
 
 
 if "snakemake" in globals():

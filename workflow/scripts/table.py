@@ -18,7 +18,8 @@ def cli():
     p.add_argument("--kind", required=True, choices=sorted(tables.ROWS))
     p.add_argument("--md", required=True)
     p.add_argument("--csv", required=True)
-    p.add_argument("results", nargs="+", help="JSON files from evaluate.py / srp_baseline.py, manipulation.py or tdoa.py")
+    p.add_argument("results", nargs="+",
+                   help="JSON files from evaluate.py / srp_baseline.py, manipulation.py or tdoa.py")
     args = p.parse_args()
     run(args.results, args.md, args.csv, **step_settings.table(args.kind), log=args.log)
 
