@@ -27,14 +27,14 @@ def run(speech, shard_file, condition, geometry_settings, signals, shard, n_shar
     recordings = []
     for index in tqdm(indices, file=steps.TqdmLog(log), mininterval=5, desc="sources"):
         utterance = utterance_for(index, len(utterances), seed)
-        speech = utterances[utterance].signal[:max_samples]
-        if len(speech) < signals["window"]:  # a corpus built before the corpus step checked this
+        signal = utterances[utterance].signal[:max_samples]
+        if len(signal) < signals["window"]:  # a corpus built before the corpus step checked this
             raise corpus.CorpusError(
-                f"{speech}: utterance {utterance} ({utterances[utterance].label!r}) has {len(speech)} samples, "
+                f"{speech}: utterance {utterance} ({utterances[utterance].label!r}) has {len(signal)} samples, "
                 f"fewer than one window ({signals['window']}); {rebuild_advice(speech)}")
         recordings.append(
             acoustics.simulate_source(
-                index, sources.positions[index], speech, utterance, mics, condition, geometry_settings,
+                index, sources.positions[index], signal, utterance, mics, condition, geometry_settings,
                 signals["window"], seed,
             )
         )

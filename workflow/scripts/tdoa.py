@@ -18,14 +18,14 @@ def run(data, relevance, result, cond, model_names, pair, max_lag, sound_speed, 
     """Write the TDoA `result` (JSON) of the test windows of `data` and of each model's `relevance` file (one
     per name of `model_names`, in that order)."""
     log = steps.logger(log)
+    if len(relevance) != len(model_names):
+        raise ValueError(f"{len(relevance)} relevance files for the {len(model_names)} models {list(model_names)}")
     attrs = dataset.read_attrs(data)
     test = dataset.read_split(data, "test")
     mics = np.asarray(attrs["mics"])
     true_delay = geometry.direct_path_tdoa(test.position[test.source], mics, pair, attrs["fs"], sound_speed)
     thresholds = test.correlation_time[test.source] / 2
     signals = {"microphone": test.windows}
-    if len(relevance) != len(model_names):
-        raise ValueError(f"{len(relevance)} relevance files for the {len(model_names)} models {list(model_names)}")
     for name, path in zip(model_names, relevance):
         signals[name] = dataset.read_relevance(path, test)
     out = {"condition": cond, "pair": list(pair), "max_lag": max_lag,
