@@ -11,7 +11,7 @@ from zennit.core import Composite
 from zennit.layer import Sum
 from zennit.rules import Epsilon, Gamma, Norm, Pass, WSquare
 
-from sslrp import lrp, models, names
+from sslrp import conservation, lrp, models, names
 
 WINDOW = 1280
 
@@ -52,15 +52,27 @@ def test_epsilon_relevance_sums_to_the_output_relevance():
     assert torch.allclose(rel.sum(1), target.sum(1), rtol=1e-4)
 
 
+# Relevance an explanation may lose without biases. Measured over 4 seeds x 4 windows: LocCNN 0.02-0.3 %,
+# SampleCNN 0.8-4.2 % (the Gamma and Epsilon stabilizers at pre-activations near zero). None is created.
+CONSERVATION_TOLERANCE = {"loc_cnn": 0.01, "sample_cnn": 0.06}
+
+
 @pytest.mark.parametrize("name", names.MODELS)
 def test_whole_model_relevance_is_conserved_without_biases(name):
-    """All rules and canonizers are conservative: a broken residual Sum or gate canonizer would lose or
-    multiply relevance (plain gradients through x * gate lose about half, a plain add doubles it)."""
+    """All rules and canonizers are conservative: without biases (batch norms with zero mean and shift, so
+    merging them adds none) the input relevance sums to the output relevance, per window, within the stated
+    tolerance, and never exceeds it. A broken residual Sum or gate canonizer would lose or multiply relevance
+    (plain gradients through x * gate lose about half, a plain add doubles it)."""
     torch.manual_seed(1)
-    model = _zero_biases(models.build(name, WINDOW).eval())
-    target = torch.ones(2, 3)
-    _, rel = Gradient(model, lrp.composite_for(name, model))(torch.randn(2, 16, WINDOW), target)
-    assert torch.allclose(rel.sum((1, 2)), target.sum(1), rtol=0.05)
+    model = _zero_biases(_random_batch_norm_stats(models.build(name, WINDOW)).eval())
+    with torch.no_grad():
+        for bn in (m for m in model.modules() if isinstance(m, nn.BatchNorm1d)):
+            bn.running_mean.zero_()
+    windows = torch.randn(4, 16, WINDOW).numpy()
+    targets = np.tile([[1.7, 5.5, 1.2]], (4, 1)).astype(np.float32)
+    ratio = conservation.ratios(lrp.relevance(model, name, windows, targets), targets)
+    assert np.all(ratio <= 1.0 + 1e-4), ratio
+    assert np.all(ratio >= 1.0 - CONSERVATION_TOLERANCE[name]), ratio
 
 
 def _rule_of(composite, model):
