@@ -172,3 +172,32 @@ def positions_figure(true, pred, title, array=None):
     ax.set(title=title, xlabel="x [m]", ylabel="y [m]")
     ax.legend()
     return fig
+
+
+def randomization_figure(results, model_label):
+    """Cascading parameter randomization of one model: rank correlation of |relevance| with the trained
+    model's (left) and GCC-PHAT TDoA anomalies on the relevance (right, microphones dashed) against the
+    number of layer groups re-initialized from the output; one line per condition.
+
+    `results` maps condition name -> sanity.py result ({"randomization": rows, "microphone_tdoa": ...}).
+    """
+    if not results:
+        raise ValueError("randomization_figure needs at least one condition")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    for i, (condition, result) in enumerate(results.items()):
+        rows, color = result["randomization"], f"C{i}"
+        depth = [r["depth"] for r in rows]
+        label = condition_label(condition)
+        left.plot(depth, [r["spearman"] for r in rows], marker="o", color=color, label=label)
+        right.plot(depth, [r["tdoa_anomaly_percent"] for r in rows], marker="o", color=color, label=label)
+        right.axhline(result["microphone_tdoa"]["anomaly_percent"], color=color, linestyle="--", alpha=0.6)
+    layers = [r["layer"] for r in rows]
+    for ax in (left, right):
+        ax.set_xticks(depth, ["trained", *(f"+{name}" for name in layers[1:])], rotation=45, ha="right")
+        ax.set_xlabel("Layers re-initialized (output first)")
+        ax.grid(alpha=0.3)
+    left.set(ylabel="Spearman ρ of |relevance| with trained", title="Similarity to the trained model's relevance")
+    right.set(ylabel="TDoA anomalies [%]", title="GCC-PHAT on relevance (dashed: microphones)")
+    left.legend(title="Condition")
+    fig.suptitle(f"{model_label}: cascading parameter randomization")
+    return fig
