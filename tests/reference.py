@@ -3,22 +3,26 @@ benchmarks (dev/) to compare the package against."""
 
 import numpy as np
 
-from sslrp.manipulation import PERCENTS, n_removed, removal_keys
+from sslrp.manipulation import PERCENTS, fill_values, n_removed, removal_keys
 from sslrp.names import PAPER_ORDERINGS
 
 
 def manipulation_curve_reference(predict_fn, windows, positions_true, relevance, rng,
-                                 orderings=PAPER_ORDERINGS, percents=PERCENTS, batch_size=32):
+                                 orderings=PAPER_ORDERINGS, percents=PERCENTS, batch_size=32, least_first=False,
+                                 imputation="zeros", fill_rng=None):
     """The plain algorithm: the same result as `sslrp.manipulation.manipulation_curve`.
 
-    For every ordering and P, each window is sorted again and its samples are zeroed one by one in
+    For every ordering and P, each window is sorted again and its samples are replaced one by one in
     a Python loop (numpy's stable argsort on the same keys as `removal_order`). Random keys are
-    drawn once for all windows: the same stream the batched version consumes batch by batch.
+    drawn once for all windows: the same stream the batched version consumes batch by batch; so are the
+    imputed values (per batch of `batch_size` windows, in order).
     """
     windows = np.asarray(windows, np.float32)
     n, size = len(windows), windows[0].size
     flat = windows.reshape(n, size)
-    keys = {o: removal_keys(windows, relevance, o, rng) for o in orderings}
+    keys = {o: removal_keys(windows, relevance, o, rng, least_first) for o in orderings}
+    fills = [fill_values(windows[lo:lo + batch_size], imputation, fill_rng) for lo in range(0, n, batch_size)]
+    fill = None if imputation == "zeros" else np.concatenate(fills)
     abs_sum = np.zeros((len(orderings), len(percents)))
     for i, ordering in enumerate(orderings):
         for j, percent in enumerate(percents):
@@ -26,7 +30,7 @@ def manipulation_curve_reference(predict_fn, windows, positions_true, relevance,
             for w in range(n):
                 order = np.argsort(keys[ordering][w], kind="stable")
                 for idx in order[: n_removed(percent, size)]:
-                    perturbed[w, idx] = 0.0
+                    perturbed[w, idx] = 0.0 if fill is None else fill[w, idx]
             perturbed_windows = perturbed.reshape(windows.shape)
             pred = np.concatenate([predict_fn(perturbed_windows[lo:lo + batch_size])
                                    for lo in range(0, n, batch_size)])

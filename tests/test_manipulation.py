@@ -153,3 +153,75 @@ def test_aopc_needs_zero_and_a_positive_percent():
             manipulation.aopc(percents, values)
     with pytest.raises(ValueError, match="percents"):
         manipulation.aopc([0, 10], [0.1])
+
+
+@pytest.mark.parametrize("imputation", ["zeros", "mean", "noise"])
+@pytest.mark.parametrize("least_first", [False, True])
+def test_vectorized_curve_equals_reference_loop_for_lerf_and_imputations(data, imputation, least_first):
+    windows, relevance, true, predict = data
+    orderings = ("relevance", "energy") if least_first else PAPER_ORDERINGS
+    args = dict(orderings=orderings, batch_size=3, least_first=least_first, imputation=imputation)
+    fast = manipulation.manipulation_curve(predict, windows, true, relevance, np.random.default_rng(9),
+                                           fill_rng=np.random.default_rng(4), **args)
+    slow = manipulation_curve_reference(predict, windows, true, relevance, np.random.default_rng(9),
+                                        fill_rng=np.random.default_rng(4), **args)
+    for ordering in orderings:
+        np.testing.assert_allclose(fast["mae"][ordering], slow["mae"][ordering], rtol=1e-12)
+
+
+def test_least_relevant_first_is_the_reverse_order(data):
+    windows, relevance, _, _ = data
+    for ordering in ("relevance", "energy"):
+        morf = manipulation.removal_order(windows, relevance, ordering)
+        lerf = manipulation.removal_order(windows, relevance, ordering, least_first=True)
+        np.testing.assert_array_equal(lerf, morf[:, ::-1])  # no ties in the normal draws
+    with pytest.raises(ValueError, match="random ordering has no least relevant first"):
+        manipulation.removal_order(windows, relevance, "random", np.random.default_rng(0), least_first=True)
+
+
+def test_imputed_values_are_the_window_mean_or_noise_at_its_level():
+    rng = np.random.default_rng(3)
+    windows = (rng.normal(size=(4, 2, 5000)) * np.array([1.0, 3.0])[None, :, None] + 0.5).astype(np.float32)
+    assert manipulation.fill_values(windows, "zeros") is None
+    mean = manipulation.fill_values(windows, "mean").reshape(windows.shape)
+    np.testing.assert_allclose(mean, np.broadcast_to(windows.mean(axis=2, keepdims=True), windows.shape), rtol=1e-6)
+    noise = manipulation.fill_values(windows, "noise", np.random.default_rng(0)).reshape(windows.shape)
+    np.testing.assert_allclose(noise.std(axis=2), windows.std(axis=2), rtol=0.05)
+    assert abs(noise.mean()) < 0.05
+    with pytest.raises(ValueError, match="unknown imputation 'median'"):
+        manipulation.fill_values(windows, "median")
+    order = manipulation.removal_order(windows, None, "energy")
+    perturbed = manipulation.perturb(windows, order, 10, fill=mean.reshape(4, -1)).reshape(4, -1)
+    removed = np.take_along_axis(perturbed, order[:, :1000], axis=1)
+    np.testing.assert_array_equal(removed, np.take_along_axis(mean.reshape(4, -1), order[:, :1000], axis=1))
+
+
+def test_srg_is_positive_when_the_ordering_finds_what_the_model_uses(data):
+    windows, _, true, predict = data
+    weights = np.zeros((M * W, 3))
+    weights[:20] = 1.0  # the model reads the first 20 samples only; an oracle relevance ranks them top
+    oracle = np.zeros((N, M * W), np.float32)
+    oracle[:, :20] = 1.0 + np.arange(20)
+
+    def model(batch):
+        return batch.reshape(len(batch), -1).astype(float) @ weights
+
+    truth = model(windows)
+    args = dict(orderings=("relevance",), percents=(0, 10, 30))
+    rel = oracle.reshape(windows.shape)
+    morf = manipulation.manipulation_curve(model, windows, truth, rel, None, **args)["mae"]["relevance"]
+    lerf = manipulation.manipulation_curve(model, windows, truth, rel, None, least_first=True, **args)["mae"]["relevance"]
+    assert lerf == [0.0, 0.0, 0.0] and morf[1] > 0
+    gain = manipulation.srg((0, 10, 30), morf, lerf)
+    assert gain == pytest.approx(manipulation.aopc((0, 10, 30), morf)) and gain > 0
+    assert manipulation.srg((0, 10, 30), lerf, morf) == pytest.approx(-gain)
+
+
+def test_pooled_curves_pool_lerf_too(data):
+    windows, relevance, true, predict = data
+    args = dict(orderings=("relevance",), rng=None, least_first=True)
+    parts = [manipulation.manipulation_curve(predict, windows[s], true[s], relevance[s], **args)
+             for s in (slice(0, 2), slice(2, None))]
+    whole = manipulation.manipulation_curve(predict, windows, true, relevance, **args)
+    pooled = manipulation.pooled([{**p, "lerf": p["mae"]} for p in parts])
+    np.testing.assert_allclose(pooled["lerf"]["relevance"], whole["mae"]["relevance"], rtol=1e-12)

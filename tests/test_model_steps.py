@@ -1,4 +1,4 @@
-"""The model steps (train, evaluate, select, relevance, manipulation, TDoA) on the tiny dataset: their
+"""The model steps (train, evaluate, select, relevance, manipulation, TDoA, sanity checks) on the tiny dataset: their
 outputs agree with independent computations."""
 
 import csv
@@ -114,3 +114,36 @@ def test_relevance_manipulation_and_tdoa_steps_agree_with_the_test_split(trained
     result = json.loads(tdoa_path.read_text())
     assert set(result["signals"]) == {"microphone", "loc_cnn"}
     assert all(s["n_windows"] == len(test.windows) for s in result["signals"].values())
+
+
+def test_sanity_step_randomizes_layer_by_layer_and_measures_conservation(trained, step_script, tiny_dataset,
+                                                                         tmp_path):
+    from sslrp import geometry, metrics, randomization
+
+    rel_path = tmp_path / "relevance.h5"
+    step_script("relevance").run(str(tiny_dataset), trained / "loc_cnn.pth", rel_path, "loc_cnn", 512, 16,
+                                 "ground_truth", "signal", 8, "cpu", 2)
+    out = tmp_path / "sanity.json"
+    step_script("sanity").run(str(tiny_dataset), trained / "loc_cnn.pth", rel_path, out, "loc_cnn", "tiny", 512, 16,
+                              "cpu", "signal", 8, 4, 7, [7, 8], None, 343.0, threads=2)
+    result = json.loads(out.read_text())
+    steps = result["randomization"]
+    assert [s["layer"] for s in steps] == ["none", *(label for label, _ in randomization.cascade(
+        models.build("loc_cnn", 512)))]
+    assert steps[0]["spearman"] == pytest.approx(1.0) and steps[-1]["spearman"] < 0.99
+    unperturbed = json.loads((trained / "summary.json").read_text())
+    assert steps[0]["model_mae"] < unperturbed["mae"] * 10 and steps[1]["model_mae"] != steps[0]["model_mae"]
+
+    test = dataset.read_split(tiny_dataset, "test")
+    relevance, targets = dataset.read_relevance(rel_path, test, targets=True)
+    expected = np.median(relevance.reshape(len(relevance), -1).sum(axis=1) / targets.sum(axis=1))
+    assert result["conservation"]["median"] == pytest.approx(expected, rel=1e-6)
+    assert result["conservation"]["n_windows"] == len(test.windows)
+    # the microphones' TDoA is GCC-PHAT on the same fixed subset of windows the cascade explains
+    rows = randomization.subset(4, len(test.windows), 7)
+    attrs = dataset.read_attrs(tiny_dataset)
+    delay = geometry.direct_path_tdoa(test.position[test.source[rows]], np.asarray(attrs["mics"]), [7, 8],
+                                      attrs["fs"], 343.0)
+    mic = metrics.tdoa_summary(metrics.tdoa_errors(test.windows[rows], delay, [7, 8]),
+                               test.correlation_time[test.source[rows]] / 2)
+    assert result["microphone_tdoa"] == pytest.approx(mic, nan_ok=True) and result["n_windows"] == len(rows)

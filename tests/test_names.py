@@ -41,8 +41,9 @@ def test_page_file_names_are_the_seeds():
         assert names.source_audio(kind, "loc_cnn", "SNR_25_T60_0.15", "min") == f"figures/audio_{kind}_{stem}.wav"
     with pytest.raises(ValueError, match="audio kind"):
         names.source_audio("speech", "loc_cnn", "SNR_25_T60_0.15", "min")
+    assert names.randomization_figure("loc_cnn") == "figures/randomization_loc_cnn.png"  # not the seed's: beyond it
     files = names.page_files(names.MODELS, ["SNR_25_T60_0.15", "SNR_10_T60_0.6"])
-    assert len(files) == len(set(files)) == 2 + 2 * 2 * 2 * 3
+    assert len(files) == len(set(files)) == 2 * 2 + 2 * 2 * 2 * 3
 
 
 def test_schema_lists_agree_with_the_package():
@@ -50,6 +51,7 @@ def test_schema_lists_agree_with_the_package():
     assert set(PROPS["training"]["properties"]) >= set(names.MODELS)
     assert set(PROPS["pretrained"]["properties"]) == set(names.MODELS)
     assert tuple(SCHEMA["$defs"]["ordering"]["enum"]) == names.ORDERINGS
+    assert tuple(PROPS["manipulation"]["properties"]["imputation"]["enum"]) == names.IMPUTATIONS
     manip = PROPS["manipulation"]["properties"]
     assert tuple(manip["orderings"]["default"]) == tuple(manip["figure_orderings"]["default"]) == names.PAPER_ORDERINGS
     assert tuple(manip["percents"]["default"]) == manipulation.PERCENTS

@@ -6,7 +6,7 @@ import pytest
 import torch
 from scipy.stats import spearmanr
 
-from sslrp import models, randomization
+from sslrp import models, names, randomization
 
 WINDOW = 1280
 CASCADES = {
@@ -30,7 +30,7 @@ def _params(model):
     return {name: p.detach().clone() for name, p in model.state_dict().items()}
 
 
-@pytest.mark.parametrize("name", models.MODEL_NAMES)
+@pytest.mark.parametrize("name", names.MODELS)
 def test_cascade_goes_from_output_to_input_over_every_parameter(name):
     model = models.build(name, WINDOW)
     groups = randomization.cascade(model)
@@ -39,7 +39,7 @@ def test_cascade_goes_from_output_to_input_over_every_parameter(name):
     assert covered == {id(p) for p in model.parameters()}
 
 
-@pytest.mark.parametrize("name", models.MODEL_NAMES)
+@pytest.mark.parametrize("name", names.MODELS)
 def test_randomization_is_cumulative_seeded_and_leaves_the_model_alone(name):
     model = _trained_like(name)
     original = _params(model)

@@ -55,8 +55,10 @@ STEPS = {  # step script -> its settings for the tiny config's condition
     "select_sources": lambda c, cond: step_settings.select_sources(c),
     "manipulation": lambda c, cond: step_settings.manipulation(c, "loc_cnn", cond),
     "tdoa": lambda c, cond: step_settings.tdoa(c, cond),
+    "sanity": lambda c, cond: step_settings.sanity(c, "loc_cnn", cond),
     "table": lambda c, cond: step_settings.table("tdoa"),
     "manipulation_figure": lambda c, cond: step_settings.manipulation_figure(c, "loc_cnn"),
+    "randomization_figure": lambda c, cond: step_settings.randomization_figure(c, "loc_cnn"),
     "render_source": lambda c, cond: step_settings.render_source(c, "loc_cnn", cond, names.EXTREMES[0]),
     "build_page": lambda c, cond: step_settings.page(c),
 }

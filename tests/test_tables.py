@@ -35,7 +35,7 @@ def test_aopc_rows_mark_an_ordering_a_file_lacks():
 def test_aopc_columns_follow_the_orderings_canonical_order():
     curve = _curve("loc_cnn", "A", 10, [0.1, 0.5], [0.1, 0.2])
     curve["mae"] = {o: [0.1, 0.2] for o in ("smoothgrad", "energy", "random", "relevance", "gradient")}
-    assert list(tables.aopc_rows([curve])[0])[3:] == [
+    assert list(tables.aopc_rows([curve])[0])[4:] == [
         f"AOPC {o} [m]" for o in ("relevance", "energy", "random", "gradient", "smoothgrad")]
 
 
@@ -53,3 +53,42 @@ def test_localization_rows_show_mae_against_the_baseline_and_the_verdict():
     text = tables.markdown(rows)
     assert "| MAE / baseline | x / baseline x | verdict |" in text
     assert "| 0.736 | 0.476 | localizes |" in text and "| 1.364 | 1.143 | does not localize |" in text
+
+
+def test_srg_rows_are_aopc_morf_minus_lerf_with_the_imputation():
+    a = {**_curve("loc_cnn", "A", 10, [0.1, 0.5], [0.1, 0.2]), "imputation": "noise", "lerf": {"relevance": [0.1, 0.15]}}
+    b = {**_curve("loc_cnn", "B", 30, [0.2, 0.2], [0.2, 0.4]), "imputation": "noise", "lerf": {"relevance": [0.2, 0.3]}}
+    rows = tables.srg_rows([a, b])
+    assert [(r["condition"], r["ordering"], r["imputation"]) for r in rows] == [
+        ("A", "relevance", "noise"), ("B", "relevance", "noise"), ("pooled", "relevance", "noise")]
+    assert rows[0]["AOPC MoRF [m]"] == pytest.approx(0.4) and rows[0]["AOPC LeRF [m]"] == pytest.approx(0.05)
+    assert rows[0]["SRG [m]"] == pytest.approx(0.35) and rows[1]["SRG [m]"] == pytest.approx(-0.1)
+    # pooled by window count: MoRF 0.175 -> 0.275, LeRF 0.175 -> 0.2625
+    assert rows[2]["SRG [m]"] == pytest.approx(0.1 - 0.0875)
+    assert tables.aopc_rows([a])[0]["imputation"] == "noise"
+    assert tables.aopc_rows([_curve("loc_cnn", "A", 10, [0.1, 0.5], [0.1, 0.2])])[0]["imputation"] == "zeros"
+
+
+def _sanity(model, cond, spearman, anomalies, mic, median):
+    steps = [{"depth": d, "layer": layer, "spearman": s, "model_mae": 0.1 * (d + 1), "tdoa_anomaly_percent": a,
+              "tdoa_mae": None if d else 0.5} for d, (layer, s, a) in enumerate(zip(("none", "fc2"), spearman, anomalies))]
+    return {"model": model, "condition": cond, "n_windows": 16, "randomization": steps,
+            "microphone_tdoa": {"anomaly_percent": mic, "mae": 0.3, "n_windows": 16},
+            "conservation": {"mean": median, "q05": 0.1, "median": median, "q95": 0.9, "min": 0.0, "max": 1.0,
+                             "n_windows": 40}}
+
+
+def test_sanity_randomization_and_conservation_rows():
+    results = [_sanity("loc_cnn", "A", [1.0, 0.3], [10.0, 25.0], 5.0, 0.2),
+               _sanity("sample_cnn", "A", [1.0, 0.8], [12.0, 6.0], 5.0, 0.4)]
+    summary = tables.sanity_rows(results)
+    assert [r["model"] for r in summary] == ["LocCNN", "SampleCNN"]
+    assert summary[0]["Spearman, all layers randomized"] == 0.3
+    assert (summary[1]["TDoA anomalies, trained [%]"], summary[1]["TDoA anomalies, randomized [%]"],
+            summary[1]["TDoA anomalies, microphones [%]"]) == (12.0, 6.0, 5.0)
+    every = tables.randomization_rows(results)
+    assert [(r["model"], r["depth"]) for r in every] == [("loc_cnn", 0), ("loc_cnn", 1), ("sample_cnn", 0),
+                                                          ("sample_cnn", 1)]
+    assert every[0]["TDoA MAE [samples]"] == 0.5 and np.isnan(every[1]["TDoA MAE [samples]"])
+    conservation = tables.conservation_rows(results)
+    assert conservation[1]["median"] == 0.4 and conservation[0]["windows"] == 40

@@ -22,6 +22,7 @@ def test_every_page_file_is_produced_with_the_seed_names(tiny_workflow_run):
     conds = ["SNR_20_T60_0.2", "SNR_10_T60_0.4"]
     for model in ("loc_cnn", "sample_cnn"):
         assert (figures / f"manipulation__{model}_.png").stat().st_size > 0
+        assert (figures / f"randomization_{model}.png").stat().st_size > 0
         for cond in conds:
             for extreme in ("min", "max"):
                 stem = f"{model}_{cond}_error_{extreme}"
@@ -30,7 +31,7 @@ def test_every_page_file_is_produced_with_the_seed_names(tiny_workflow_run):
                     assert (figures / name).stat().st_size > 0, name
     page = (tiny_workflow_run / "results" / "page" / "index.md").read_text()
     assert all(cond in page for cond in conds)
-    for table in ("localization", "manipulation", "tdoa"):
+    for table in ("localization", "manipulation", "tdoa", "sanity", "conservation", "randomization"):
         rows = (tiny_workflow_run / "results" / "tables" / f"{table}.csv").read_text().splitlines()
         assert len(rows) > 1 + len(conds) - 1
 
@@ -48,6 +49,18 @@ def test_page_and_table_say_whether_each_model_localizes(tiny_workflow_run):
         rows = list(csv.DictReader(f))
     assert {r["verdict"] for r in rows} <= {verdict.LOCALIZES, verdict.PARTLY, verdict.NOT}
     assert len(rows) == 2 * 2 + 2  # two models and SRP-PHAT, two conditions
+
+
+def test_page_says_what_the_sanity_checks_found(tiny_workflow_run):
+    page = (tiny_workflow_run / "results" / "page" / "index.md").read_text()
+    section = page.split("## Sanity checks of the explanations")[1].split("\n## ")[0]
+    findings = re.findall(r"^- (LocCNN|SampleCNN), T60 .*: with every layer re-initialized, .* (does not depend|depends) "
+                          r"on what the network learned\.$", section, re.M)
+    assert len(findings) == 2 * 2, section
+    assert "figures/randomization_loc_cnn.png" in section and "Summed over the input, the relevance is" in section
+    with open(tiny_workflow_run / "results" / "tables" / "randomization.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 * (1 + 7) + 2 * (1 + 8)  # per condition: LocCNN's and SampleCNN's cascades from depth 0
 
 
 def test_relevance_matches_the_test_windows(tiny_workflow_run):

@@ -45,4 +45,7 @@ def all_outputs():
         "results/page/index.html",
         "results/tables/manipulation.md",
         "results/tables/aopc.md",
+        "results/tables/srg.md",
+        "results/tables/randomization.md",
+        "results/tables/conservation.md",
     ]

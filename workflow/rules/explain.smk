@@ -75,3 +75,23 @@ rule tdoa:
         settings=lambda wc: step_settings.tdoa(config, wc.cond),
     script:
         "../scripts/tdoa.py"
+
+
+rule sanity:
+    input:
+        data="results/data/{cond}.h5",
+        checkpoint="results/models/{model}/{cond}.pth",
+        relevance="results/relevance/{model}/{cond}.h5",
+    output:
+        result="results/sanity/{model}/{cond}.json",
+    log:
+        "logs/sanity/{model}/{cond}.log",
+    benchmark:
+        "benchmarks/sanity/{model}/{cond}.tsv"
+    conda:
+        "../../envs/explain.yaml"
+    threads: 2
+    params:
+        settings=lambda wc: step_settings.sanity(config, wc.model, wc.cond),
+    script:
+        "../scripts/sanity.py"

@@ -23,6 +23,27 @@ rule manipulation_figure:
         "../scripts/manipulation_figure.py"
 
 
+rule randomization_figure:
+    input:
+        results=expand("results/sanity/{{model}}/{cond}.json", cond=conditions),
+    output:
+        figure=report(
+            page_file(names.randomization_figure("{model}")),
+            caption="../report/randomization_figure.rst",
+            category="Sanity checks",
+            labels={"model": "{model}"},
+        ),
+    log:
+        "logs/render/randomization_{model}.log",
+    conda:
+        "../../envs/render.yaml"
+    threads: 1
+    params:
+        settings=lambda wc: step_settings.randomization_figure(config, wc.model),
+    script:
+        "../scripts/randomization_figure.py"
+
+
 rule render_source:
     input:
         data="results/data/{cond}.h5",
@@ -81,6 +102,8 @@ rule page:
         localization="results/tables/localization.md",
         summaries=step_settings.summaries(config),
         tdoa="results/tables/tdoa.md",
+        sanity_table="results/tables/sanity.md",
+        sanity=step_settings.sanity_results(config),
         figures=[page_file(f) for f in names.page_files(models, conditions)],
     output:
         md="results/page/index.md",

@@ -71,6 +71,30 @@ rule aopc_table:
         "../scripts/table.py"
 
 
+rule srg_table:
+    input:
+        results=expand(
+            "results/manipulation/{model}/{cond}.json", model=models, cond=conditions
+        ),
+    output:
+        md="results/tables/srg.md",
+        csv=report(
+            "results/tables/srg.csv",
+            caption="../report/srg_table.rst",
+            category="Tables",
+            labels={"table": "SRG"},
+        ),
+    log:
+        "logs/tables/srg.log",
+    conda:
+        "../../envs/render.yaml"
+    threads: 1
+    params:
+        settings=step_settings.table("srg"),
+    script:
+        "../scripts/table.py"
+
+
 rule tdoa_table:
     input:
         results=expand("results/tdoa/{cond}.json", cond=conditions),
@@ -89,5 +113,71 @@ rule tdoa_table:
     threads: 1
     params:
         settings=step_settings.table("tdoa"),
+    script:
+        "../scripts/table.py"
+
+
+rule randomization_table:
+    input:
+        results=step_settings.sanity_results(config),
+    output:
+        md="results/tables/randomization.md",
+        csv=report(
+            "results/tables/randomization.csv",
+            caption="../report/randomization_table.rst",
+            category="Tables",
+            labels={"table": "randomization"},
+        ),
+    log:
+        "logs/tables/randomization.log",
+    conda:
+        "../../envs/render.yaml"
+    threads: 1
+    params:
+        settings=step_settings.table("randomization"),
+    script:
+        "../scripts/table.py"
+
+
+rule sanity_table:
+    input:
+        results=step_settings.sanity_results(config),
+    output:
+        md="results/tables/sanity.md",
+        csv=report(
+            "results/tables/sanity.csv",
+            caption="../report/sanity_table.rst",
+            category="Tables",
+            labels={"table": "sanity checks"},
+        ),
+    log:
+        "logs/tables/sanity.log",
+    conda:
+        "../../envs/render.yaml"
+    threads: 1
+    params:
+        settings=step_settings.table("sanity"),
+    script:
+        "../scripts/table.py"
+
+
+rule conservation_table:
+    input:
+        results=step_settings.sanity_results(config),
+    output:
+        md="results/tables/conservation.md",
+        csv=report(
+            "results/tables/conservation.csv",
+            caption="../report/conservation_table.rst",
+            category="Tables",
+            labels={"table": "conservation"},
+        ),
+    log:
+        "logs/tables/conservation.log",
+    conda:
+        "../../envs/render.yaml"
+    threads: 1
+    params:
+        settings=step_settings.table("conservation"),
     script:
         "../scripts/table.py"

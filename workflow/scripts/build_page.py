@@ -9,9 +9,11 @@ import yaml
 from sslrp import dataset, page, step_settings, steps
 
 
-def run(datasets, localization, summaries, tdoa, md, conditions, models, config, figures=(), html=None, log=None):
-    """Write the page `md` (index.md) and `html` (index.html, beside it) from the `datasets`, the `localization`
-    and `tdoa` tables (markdown) and the evaluation `summaries`; the page links the `figures` beside them."""
+def run(datasets, localization, summaries, tdoa, md, conditions, models, config, sanity_table=None, sanity=(),
+        figures=(), html=None, log=None):
+    """Write the page `md` (index.md) and `html` (index.html, beside it) from the `datasets`, the `localization`,
+    `tdoa` and `sanity_table` tables (markdown), the evaluation `summaries` and the `sanity` results (sanity.py);
+    the page links the `figures` beside them."""
     log = steps.logger(log)
     if html is not None and Path(html) != Path(md).with_suffix(".html"):
         raise ValueError(f"{html}: the HTML page is written beside {md}, as {Path(md).with_suffix('.html')}")
@@ -27,6 +29,9 @@ def run(datasets, localization, summaries, tdoa, md, conditions, models, config,
         t60_rows=t60_rows,
         config_yaml=yaml.safe_dump(config, sort_keys=False),
         summaries=[json.loads(Path(path).read_text()) for path in summaries],
+        sanity_table=Path(sanity_table).read_text() if sanity_table else "",
+        sanity_results=tuple(json.loads(Path(path).read_text()) for path in sanity),
+        max_similarity=config["sanity"]["max_similarity"],
     )
     written = page.write_page(Path(md).parent, spec)
     log.info(f"wrote {written[0]} and {written[1]}")
@@ -41,7 +46,8 @@ def cli():
     r = args.results
     run([f"{r}/data/{c}.h5" for c in settings["conditions"]], f"{r}/tables/localization.md",
         step_settings.summaries(config, f"{r}/evaluation"), f"{r}/tables/tdoa.md", f"{r}/page/index.md",
-        **settings, log=args.log)
+        **settings, sanity_table=f"{r}/tables/sanity.md", sanity=step_settings.sanity_results(config, f"{r}/sanity"),
+        log=args.log)
 
 
 if "snakemake" in globals():

@@ -1,6 +1,7 @@
-"""Input manipulation of one model x condition: zero the top P % of each test window's samples by
-relevance, energy, at random or by another attribution method (gradient, SmoothGrad, Integrated Gradients,
-...; computed here for the test windows) and measure the localization MAE per P."""
+"""Input manipulation of one model x condition: remove (zero, or impute) the top P % of each test window's samples
+by relevance, energy, at random or by another attribution method (gradient, SmoothGrad, Integrated Gradients,
+...; computed here for the test windows) and measure the localization MAE per P; then the bottom P % (least
+relevant first, LeRF) for every ordering but random, for the symmetric relevance gain."""
 
 import functools
 import time
@@ -13,7 +14,7 @@ from sslrp.io import write_json
 
 
 def run(data, checkpoint, relevance, curve, model_name, cond, window, n_mics, percents, orderings, batch_size, seed,
-        device, threads, gate="signal", attribution_settings=None, log=None):
+        device, threads, gate="signal", attribution_settings=None, imputation="zeros", log=None):
     """Write the manipulation `curve` (JSON) of the `checkpoint` of `model_name` on the test windows of `data`,
     with the LRP `relevance` file for the "relevance" ordering."""
     log = steps.logger(log)
@@ -22,14 +23,22 @@ def run(data, checkpoint, relevance, curve, model_name, cond, window, n_mics, pe
     maps, targets = dataset.read_relevance(relevance, test, targets=True)
     true = test.position[test.source]
     predict = functools.partial(inference.predict, model, batch_size=batch_size, device=device)
-    curve_of = functools.partial(manipulation.manipulation_curve, predict, test.windows, true, percents=percents,
-                                 batch_size=batch_size)
-    paper = [o for o in orderings if o not in names.ATTRIBUTIONS]
-    mae, seconds = {}, {}
-    if paper:  # the paper's orderings in one pass; the random stream is theirs alone
+    def curve_of(maps, rng, orderings):
+        """MoRF curves of `orderings` and LeRF curves of those but random, with the same imputed values."""
         with torch.no_grad():
-            mae |= curve_of({"relevance": maps}, seeding.rng(seed, f"manipulation/{model_name}/{cond}"),
-                            orderings=paper)["mae"]
+            curves = [manipulation.manipulation_curve(
+                predict, test.windows, true, maps, rng, orderings=subset, percents=percents, batch_size=batch_size,
+                least_first=least_first, imputation=imputation,
+                fill_rng=seeding.rng(seed, f"imputation/{model_name}/{cond}"))["mae"]
+                for least_first, subset in ((False, orderings), (True, [o for o in orderings if o != "random"]))
+                if subset]
+        return curves[0], (curves[1] if len(curves) > 1 else {})
+
+    paper = [o for o in orderings if o not in names.ATTRIBUTIONS]
+    mae, lerf, seconds = {}, {}, {}
+    if paper:  # the paper's orderings in one pass; the random stream is theirs alone
+        morf, least = curve_of({"relevance": maps}, seeding.rng(seed, f"manipulation/{model_name}/{cond}"), paper)
+        mae, lerf = mae | morf, lerf | least
     del maps
     for method in (o for o in orderings if o in names.ATTRIBUTIONS):  # one map in memory at a time
         start = time.perf_counter()
@@ -39,14 +48,15 @@ def run(data, checkpoint, relevance, curve, model_name, cond, window, n_mics, pe
                                                 method_seed, attribution_settings)
         seconds[method] = (time.perf_counter() - start) / max(len(test.windows), 1)
         log.info(f"{method}: {1000 * seconds[method]:.1f} ms per window")
-        with torch.no_grad():
-            mae |= curve_of({method: attribution_map}, None, orderings=[method])["mae"]
+        morf, least = curve_of({method: attribution_map}, None, [method])
+        mae, lerf = mae | morf, lerf | least
         del attribution_map
-    result = {"percents": [int(p) for p in percents], "n_windows": len(test.windows),
-              "mae": {o: mae[o] for o in orderings}}
+    result = {"percents": [int(p) for p in percents], "n_windows": len(test.windows), "imputation": imputation,
+              "mae": {o: mae[o] for o in orderings}, "lerf": {o: lerf[o] for o in orderings if o in lerf}}
     for ordering, values in result["mae"].items():
+        gain = (f"  SRG={manipulation.srg(percents, values, lerf[ordering]):.3f}" if ordering in lerf else "")
         log.info(f"{ordering:>20}: " + " ".join(f"{p:g}%={v:.3f}" for p, v in zip(percents, values))
-                 + f"  AOPC={manipulation.aopc(percents, values):.3f}")
+                 + f"  AOPC={manipulation.aopc(percents, values):.3f}{gain}")
     write_json(curve, {"model": model_name, "condition": cond, **result, "attribution_seconds_per_window": seconds})
 
 

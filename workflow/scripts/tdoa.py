@@ -8,12 +8,6 @@ from sslrp import dataset, geometry, metrics, step_settings, steps
 from sslrp.io import write_json
 
 
-def tdoa_errors(signals, true_delay, pair, max_lag):
-    """GCC-PHAT delay error (samples) per window for signals [N, M, W] on mic `pair`."""
-    estimate = metrics.tdoa_gcc_phat(signals[:, pair[0]], signals[:, pair[1]], max_lag)
-    return estimate - true_delay
-
-
 def run(data, relevance, result, cond, model_names, pair, max_lag, sound_speed, log=None):
     """Write the TDoA `result` (JSON) of the test windows of `data` and of each model's `relevance` file (one
     per name of `model_names`, in that order)."""
@@ -31,7 +25,7 @@ def run(data, relevance, result, cond, model_names, pair, max_lag, sound_speed, 
     out = {"condition": cond, "pair": list(pair), "max_lag": max_lag,
            "mean_threshold": float(thresholds.mean()), "signals": {}}
     for name, x in signals.items():
-        summary = metrics.tdoa_summary(tdoa_errors(x, true_delay, pair, max_lag), thresholds)
+        summary = metrics.tdoa_summary(metrics.tdoa_errors(x, true_delay, pair, max_lag), thresholds)
         out["signals"][name] = summary
         log.info(f"{name:>10}: anomalies {summary['anomaly_percent']:.1f} %, MAE {summary['mae']:.2f} samples")
     write_json(result, out)

@@ -27,3 +27,14 @@ def summary(values):
     q = np.quantile(values, QUANTILES)
     return {"mean": float(values.mean()), "q05": float(q[0]), "median": float(q[1]), "q95": float(q[2]),
             "min": float(values.min()), "max": float(values.max()), "n_windows": int(values.size)}
+
+
+def sentence(medians):
+    """What the page says of conservation, from the median ratio of each model x condition."""
+    low, high = min(medians), max(medians)
+    span = f"{low:.2f}" if round(low, 2) == round(high, 2) else f"between {low:.2f} and {high:.2f}"
+    verdict = ("it conserves the output (within 10 %)" if low >= 0.9 and high <= 1.1 else
+               "the rest of the output is credited to the biases (and batch norms), not to the input samples, so "
+               "the relevance explains only part of the prediction")
+    return (f"Summed over the input, the relevance is {span} times the output relevance LRP started from "
+            f"(median over the test windows, per model x condition; 1 = conserved): {verdict}.")

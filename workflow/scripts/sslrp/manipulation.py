@@ -2,7 +2,11 @@
 
 Zero the top P % of each test window's samples, ordered by an attribution map (LRP relevance, or another
 method of sslrp.attribution), by energy or at random, and measure the localization MAE per P; AOPC sums a
-curve up, `pooled` joins the curves of several conditions. Pure functions on numpy arrays: windows and
+curve up, `pooled` joins the curves of several conditions. Beyond the paper: the least relevant samples can
+be removed first (LeRF, against the paper's most relevant first, MoRF), which gives the symmetric relevance
+gain (Blücher et al. 2024, `srg`); and removed samples can be imputed otherwise than by zeros
+(`sslrp.names.IMPUTATIONS`: the window mean, or Gaussian noise at the window's level), since a zeroed
+stretch is itself a pattern a network may react to. Pure functions on numpy arrays: windows and
 attribution maps are [N, M, W], positions [N, 3] in metres.
 """
 
@@ -10,7 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .names import ORDERINGS, PAPER_ORDERINGS
+from .names import IMPUTATIONS, ORDERINGS, PAPER_ORDERINGS
 
 PERCENTS = (0, 10, 20, 30, 40, 50, 60, 70)
 
@@ -20,15 +24,16 @@ def n_removed(percent, size):
     return int(round(percent / 100 * size))
 
 
-def removal_order(windows, relevance, ordering, rng=None):
-    """Flat sample indices of each window, most important first: [N, M*W] int.
+def removal_order(windows, relevance, ordering, rng=None, least_first=False):
+    """Flat sample indices of each window, most important first (`least_first`: least important first):
+    [N, M*W] int.
 
     ordering "energy": highest |x| first; "random": a random permutation per window from `rng`; an
     attribution ordering ("relevance", "gradient", ...: see `sslrp.names.ORDERINGS`): highest signed value of
     its map first (see `attribution_map` for how `relevance` gives the maps). Ties keep index order,
     as a stable sort would.
     """
-    return _argsort_rows(removal_keys(windows, relevance, ordering, rng))
+    return _argsort_rows(removal_keys(windows, relevance, ordering, rng, least_first))
 
 
 def attribution_map(relevance, ordering):
@@ -41,13 +46,19 @@ def attribution_map(relevance, ordering):
     return maps[ordering]
 
 
-def removal_keys(windows, relevance, ordering, rng=None):
+def removal_keys(windows, relevance, ordering, rng=None, least_first=False):
     """Per-window sort keys [N, M*W], float32, ascending = removed first.
 
     Keys are compared at float32, the precision of the model input. Random keys are one uniform
     draw per sample, so consecutive calls draw the same keys as one call over all windows.
     `relevance` gives the attribution maps as in `attribution_map` (unused by "energy" and "random").
+    `least_first` reverses the order of an attribution or energy ordering (LeRF); a random order has no
+    least relevant end, so it is refused there.
     """
+    if least_first:
+        if ordering == "random":
+            raise ValueError("the random ordering has no least relevant first (LeRF) order")
+        return removal_keys(windows, relevance, ordering) * np.float32(-1) + np.float32(0)
     n = len(windows)
     if ordering == "energy":
         keys = -np.abs(np.asarray(windows, np.float32).reshape(n, -1))
@@ -74,17 +85,42 @@ def _argsort_rows(keys):
     return packed & 0xFFFFFFFF
 
 
-def perturb(windows, order, percent):
-    """Copy of `windows` with the first round(P% of M*W) indices of `order` set to zero."""
+def perturb(windows, order, percent, fill=None):
+    """Copy of `windows` with the first round(P% of M*W) indices of `order` imputed: set to zero, or to the
+    values of `fill` ([N, M*W], see `fill_values`) at those indices."""
     flat = np.array(windows).reshape(len(windows), -1)
     k = n_removed(percent, flat.shape[1])
-    np.put_along_axis(flat, order[:, :k], 0, axis=1)
+    _impute(flat, order[:, :k], fill)
     return flat.reshape(np.shape(windows))
 
 
+def _impute(flat, indices, fill):
+    values = 0 if fill is None else np.take_along_axis(fill, indices, axis=1)
+    np.put_along_axis(flat, indices, values, axis=1)
+
+
+def fill_values(windows, imputation, rng=None):
+    """What removed samples become, [N, M*W] float32 (None for "zeros", the paper's choice).
+
+    "mean": each microphone's mean over the window; "noise": Gaussian noise with each microphone's standard
+    deviation over the window (about its level: the windows are near zero-mean), drawn from `rng`.
+    """
+    windows = np.asarray(windows, np.float32)
+    if imputation == "zeros":
+        return None
+    if imputation == "mean":
+        values = np.broadcast_to(windows.mean(axis=2, keepdims=True), windows.shape)
+    elif imputation == "noise":
+        values = rng.standard_normal(windows.shape, dtype=np.float32) * windows.std(axis=2, keepdims=True)
+    else:
+        raise ValueError(f"unknown imputation {imputation!r}; expected one of {IMPUTATIONS}")
+    return np.ascontiguousarray(values, np.float32).reshape(len(windows), -1)
+
+
 def manipulation_curve(predict_fn, windows, positions_true, relevance, rng,
-                       orderings=PAPER_ORDERINGS, percents=PERCENTS, batch_size=32):
-    """Localization MAE after zeroing the top P % of each window's samples, per ordering and P.
+                       orderings=PAPER_ORDERINGS, percents=PERCENTS, batch_size=32, least_first=False,
+                       imputation="zeros", fill_rng=None):
+    """Localization MAE after removing the top P % of each window's samples, per ordering and P.
 
     `relevance` gives the attribution maps the orderings sort by: one array shaped like `windows` (the
     key of "relevance", as in the paper) or a dict ordering -> array for several attribution methods
@@ -92,7 +128,9 @@ def manipulation_curve(predict_fn, windows, positions_true, relevance, rng,
     `predict_fn` maps float32 windows [B, M, W] to positions [B, 3] (numpy) and must not keep its
     input. Per batch each ordering is sorted once; the removed sets grow with P, so one working copy
     per ordering is zeroed incrementally; unperturbed inputs (k = 0) are predicted once per batch.
-    Returns a JSON-ready dict: `percents`, `n_windows` and `mae` {ordering: [MAE per percent]}.
+    `least_first` removes the bottom P % instead (LeRF). Removed samples become zeros or are imputed as
+    `fill_values` says (`imputation`; noise is drawn from `fill_rng`, batch by batch, the same for every
+    ordering). Returns a JSON-ready dict: `percents`, `n_windows` and `mae` {ordering: [MAE per percent]}.
     """
     windows = np.asarray(windows, np.float32)
     size = windows[0].size
@@ -102,9 +140,10 @@ def manipulation_curve(predict_fn, windows, positions_true, relevance, rng,
         batch, true = windows[lo:lo + batch_size], positions_true[lo:lo + batch_size]
         rel = _batch_of(relevance, slice(lo, lo + batch_size))
         baseline = _abs_error_sum(predict_fn(batch), true)
+        fill = fill_values(batch, imputation, fill_rng)
         for i, ordering in enumerate(orderings):
-            order = removal_order(batch, rel, ordering, rng)
-            abs_sum[i] += _incremental_errors(predict_fn, batch, true, order, ks, baseline)
+            order = removal_order(batch, rel, ordering, rng, least_first)
+            abs_sum[i] += _incremental_errors(predict_fn, batch, true, order, ks, baseline, fill)
     return _curve(percents, orderings, abs_sum, len(windows))
 
 
@@ -117,15 +156,15 @@ def _batch_of(relevance, rows):
     return relevance[rows]
 
 
-def _incremental_errors(predict_fn, batch, true, order, ks, baseline):
-    # Absolute-error sums for each k of `ks` (any order), zeroing only the new indices at each step.
+def _incremental_errors(predict_fn, batch, true, order, ks, baseline, fill=None):
+    # Absolute-error sums for each k of `ks` (any order), imputing only the new indices at each step.
     work = batch.reshape(len(batch), -1).copy()
     sums, done = np.empty(len(ks)), 0
     for j in np.argsort(ks, kind="stable"):
         if ks[j] == 0:
             sums[j] = baseline
             continue
-        np.put_along_axis(work, order[:, done:ks[j]], 0, axis=1)
+        _impute(work, order[:, done:ks[j]], fill)
         done = ks[j]
         sums[j] = _abs_error_sum(predict_fn(work.reshape(batch.shape)), true)
     return sums
@@ -159,16 +198,27 @@ def aopc(percents, mae_values):
     return float(np.mean(values[positive] - values[zero][0]))
 
 
+def srg(percents, morf_values, lerf_values):
+    """Symmetric relevance gain (Blücher et al. 2024) of one ordering, in metres: AOPC(MoRF) - AOPC(LeRF).
+
+    Blücher et al. take the area between the LeRF and the MoRF curve of a model's score; here the curves are
+    of an error, so the sign turns: positive when removing the most relevant samples first hurts more than
+    removing the least relevant first, i.e. the ordering ranks the samples the model relies on at both ends.
+    Taking the difference also cancels what removing samples as such (the imputation) does to the model.
+    """
+    return aopc(percents, morf_values) - aopc(percents, lerf_values)
+
+
 def pooled(curves):
     """Pool manipulation curves of several conditions as if all their windows were one test set.
 
-    The MAE of the union is the window-count-weighted mean of the per-condition MAEs.
+    The MAE of the union is the window-count-weighted mean of the per-condition MAEs; LeRF curves (`lerf`) are
+    pooled too when every condition has them.
     """
     weights = np.array([c["n_windows"] for c in curves], float)
-    orderings = curves[0]["mae"].keys()
-    return {
-        "percents": list(curves[0]["percents"]),
-        "n_windows": int(weights.sum()),
-        "mae": {o: np.average([c["mae"][o] for c in curves], axis=0, weights=weights).tolist()
-                for o in orderings},
-    }
+    out = {"percents": list(curves[0]["percents"]), "n_windows": int(weights.sum())}
+    for key in ("mae", "lerf"):
+        if all(key in c for c in curves):
+            out[key] = {o: np.average([c[key][o] for c in curves], axis=0, weights=weights).tolist()
+                        for o in curves[0][key]}
+    return out

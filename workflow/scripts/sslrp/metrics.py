@@ -110,6 +110,11 @@ def _parabolic_offset(cc, peak):
     return np.where(ok, 0.5 * (left - right) / np.where(ok, curvature, -1.0), 0.0)
 
 
+def tdoa_errors(signals, true_delay, pair, max_lag=None):
+    """GCC-PHAT delay error (samples) per window for signals [N, M, W] on mic `pair` against `true_delay` [N]."""
+    return tdoa_gcc_phat(signals[:, pair[0]], signals[:, pair[1]], max_lag) - true_delay
+
+
 def tdoa_summary(errors, thresholds):
     """The paper's TDoA table entry: anomaly percentage and MAE over the non-anomalous windows.
 

@@ -22,6 +22,10 @@ PAPER_ORDERINGS = ("relevance", "energy", "random")
 ATTRIBUTIONS = ("gradient", "gradient_x_input", "smoothgrad", "integrated_gradients", "epsilon_plus_flat")
 ORDERINGS = (*PAPER_ORDERINGS, *ATTRIBUTIONS)
 
+# What removed samples become in the manipulation test: the paper's zeros, each microphone's mean over the window,
+# or Gaussian noise at each microphone's level in the window (sslrp.manipulation.fill_values).
+IMPUTATIONS = ("zeros", "mean", "noise")
+
 # The best and the worst localized test source of a model x condition (smallest / largest mean error).
 EXTREMES = ("min", "max")
 EXTREME_LABELS = {"min": "best", "max": "worst"}
@@ -51,6 +55,11 @@ def manipulation_figure(model):
     return f"figures/manipulation__{model}_.png"
 
 
+def randomization_figure(model):
+    """`figures/randomization_loc_cnn.png`: one model's cascading parameter randomization figure (sanity check)."""
+    return f"figures/randomization_{model}.png"
+
+
 def source_stem(model, cond, extreme):
     """`loc_cnn_SNR_25_T60_0.15_error_min`: what names the files of one selected source."""
     return f"{model}_{cond}_error_{extreme}"
@@ -73,7 +82,7 @@ def source_audio(kind, model, cond, extreme):
 
 def page_files(models, conditions):
     """Every figure and audio file the results page links, relative to results/page/, in no particular order."""
-    files = [manipulation_figure(m) for m in models]
+    files = [manipulation_figure(m) for m in models] + [randomization_figure(m) for m in models]
     for model in models:
         for cond in conditions:
             for extreme in EXTREMES:

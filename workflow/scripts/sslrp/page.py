@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import io, names, srp, verdict
+from . import conservation, io, names, randomization, srp, verdict
 from .names import MODEL_LABELS
 from .plots import condition_label
 
@@ -44,6 +44,9 @@ class PageSpec:
     config_yaml: the configuration the results were made with, as YAML text.
     summaries: evaluation summaries (evaluate.py's summary.json) of every model x condition, plus
         SRP-PHAT's per condition (model `srp.NAME`, srp_baseline.py) where it was run.
+    sanity_table: the sanity checks' summary table (markdown; tables.sanity_rows), or "" (no such section).
+    sanity_results: sanity.py results of every model x condition (randomization cascade, conservation).
+    max_similarity: the rank correlation above which the fully randomized model's relevance fails the check.
     title: the page title (default: the paper's).
     """
 
@@ -54,6 +57,9 @@ class PageSpec:
     t60_rows: list
     config_yaml: str
     summaries: list
+    sanity_table: str = ""
+    sanity_results: tuple = ()
+    max_similarity: float = 0.5
     title: str = TITLE
 
     def __post_init__(self):
@@ -131,9 +137,35 @@ def _table_blocks(spec):
         ("text", f"Test MAE against the mean training position{and_srp}; {verdict.criterion()}."),
         ("list", verdicts), ("table", spec.localization_table),
         ("heading", 2, "Time difference of arrival (TDoA)", False), ("table", spec.tdoa_table),
+        *_sanity_blocks(spec),
         ("heading", 2, "Measured reverberation time", False), ("table", "\n".join(t60)),
         ("heading", 2, "Configuration", False), ("code", "yaml", spec.config_yaml),
     ]
+
+
+SANITY_INTRO = ("Two checks of whether the explanations above say something about the trained networks. "
+                "Cascading model-parameter randomization (Adebayo et al. 2018): the layers of each model are "
+                "re-initialized from the output towards the input, and the relevance of a fixed subset of test "
+                "windows is compared with the trained model's. An explanation that reflects what the network "
+                "learned must change; a TDoA finding that also holds for a randomized network is not a property "
+                "of the trained model. Conservation: how much of the output the input relevance accounts for.")
+
+
+def _sanity_blocks(spec):
+    """The sanity checks' section: what each check found (sentences from the numbers), the randomization
+    figures and the summary table; nothing when the page was built without them."""
+    if not spec.sanity_results:
+        return []
+    by_key = {(r["model"], r["condition"]): r for r in spec.sanity_results}
+    findings = [f"{MODEL_LABELS[m]}, {condition_label(c)}: "
+                f"{randomization.finding(by_key[m, c], spec.max_similarity)}"
+                for m in _ordered(spec.models, MANIPULATION_ORDER) for c in spec.conditions]
+    medians = [r["conservation"]["median"] for r in spec.sanity_results]
+    blocks = [("heading", 2, "Sanity checks of the explanations", False), ("text", SANITY_INTRO),
+              ("list", findings)]
+    for model in _ordered(spec.models, MANIPULATION_ORDER):
+        blocks += [("heading", 3, MODEL_LABELS[model], True), ("image", names.randomization_figure(model))]
+    return blocks + [("table", spec.sanity_table), ("text", conservation.sentence(medians))]
 
 
 def build_markdown(spec):

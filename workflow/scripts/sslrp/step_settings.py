@@ -79,7 +79,15 @@ def manipulation(config, model, cond):
     m = config["manipulation"]
     return {**_model(config, model), "cond": cond, "percents": m["percents"], "orderings": m["orderings"],
             "batch_size": config["explain"]["batch_size"], "seed": config["seed"], "gate": config["explain"]["gate"],
-            "attribution_settings": m["attribution"]}
+            "attribution_settings": m["attribution"], "imputation": m["imputation"]}
+
+
+def sanity(config, model, cond):
+    t = config["tdoa"]
+    return {**_model(config, model), "cond": cond, "gate": config["explain"]["gate"],
+            "batch_size": config["explain"]["batch_size"], "n_windows": config["sanity"]["windows"],
+            "seed": config["seed"], "pair": t["pair"], "max_lag": t["max_lag"],
+            "sound_speed": config["geometry"]["sound_speed"]}
 
 
 def tdoa(config, cond):
@@ -93,6 +101,10 @@ def table(kind):
 
 def manipulation_figure(config, model):
     return {"model_name": model, "orderings": config["manipulation"]["figure_orderings"]}
+
+
+def randomization_figure(config, model):
+    return {"model_name": model}
 
 
 def render_source(config, model, cond, extreme):
@@ -111,3 +123,8 @@ def summaries(config, folder="results/evaluation"):
     if config["srp"]["enabled"]:
         paths += [f"{folder}/{srp.NAME}/{c}/summary.json" for c in conditions]
     return paths
+
+
+def sanity_results(config, folder="results/sanity"):
+    """The sanity.py results of every model x condition, which the sanity tables and the page read."""
+    return [f"{folder}/{m}/{c}.json" for m in config["models"] for c in configuration.conditions(config)]

@@ -42,17 +42,34 @@ def localization_rows(summaries):
     return out
 
 
-def manipulation_rows(curves):
-    """One row per model x condition x ordering, plus pooled rows per model x ordering (all conditions'
-    test windows as one set)."""
+def _by_model_with_pooled(curves):
+    """Per model: its curves of every condition, then their pool (condition "pooled": all conditions' test
+    windows as one set). Every curve keeps the imputation it was made with (zeros in older results)."""
     by_model = {}
     for c in curves:
         by_model.setdefault(c["model"], []).append(c)
+    return {model: [*(dict(c, imputation=c.get("imputation", "zeros")) for c in model_curves),
+                    {**manipulation.pooled(model_curves), "condition": "pooled",
+                     "imputation": "/".join(sorted({c.get("imputation", "zeros") for c in model_curves}))}]
+            for model, model_curves in by_model.items()}
+
+
+def _ordered_orderings(curves, key="mae"):
+    known = list(names.ORDERINGS)  # columns in this order (the result files sort their keys)
+    return sorted({o for c in curves for o in c.get(key, {})},
+                  key=lambda o: (known.index(o) if o in known else len(known), o))
+
+
+def manipulation_rows(curves):
+    """One row per model x condition x ordering, plus pooled rows per model x ordering (all conditions'
+    test windows as one set): the MAE after removing the most relevant P % (MoRF), and what removed samples
+    became (imputation)."""
     out = []
-    for model, model_curves in by_model.items():
-        for c in [*model_curves, {**manipulation.pooled(model_curves), "condition": "pooled"}]:
+    for model, model_curves in _by_model_with_pooled(curves).items():
+        for c in model_curves:
             for ordering, values in c["mae"].items():
                 out.append({"model": model, "condition": c["condition"], "ordering": ordering,
+                            "imputation": c["imputation"],
                             **{f"P={p:g}%": v for p, v in zip(c["percents"], values)}})
     return out
 
@@ -60,21 +77,34 @@ def manipulation_rows(curves):
 def aopc_rows(curves):
     """One row per model x condition, plus a pooled row per model (all conditions' test windows as one set):
     the AOPC (mean MAE increase over P > 0 relative to P = 0, metres) of each ordering, one column each."""
-    by_model = {}
-    for c in curves:
-        by_model.setdefault(c["model"], []).append(c)
-    known = list(names.ORDERINGS)  # columns in this order (the result files sort their keys)
-    orderings = sorted({o for c in curves for o in c["mae"]},
-                       key=lambda o: (known.index(o) if o in known else len(known), o))
+    orderings = _ordered_orderings(curves)
     out = []
-    for model, model_curves in by_model.items():
-        for c in [*model_curves, {**manipulation.pooled(model_curves), "condition": "pooled"}]:
-            row = {"model": model, "condition": c["condition"], "windows": c["n_windows"]}
+    for model, model_curves in _by_model_with_pooled(curves).items():
+        for c in model_curves:
+            row = {"model": model, "condition": c["condition"], "windows": c["n_windows"],
+                   "imputation": c["imputation"]}
             for ordering in orderings:
                 values = c["mae"].get(ordering)
                 row[f"AOPC {ordering} [m]"] = (float("nan") if values is None
                                                else manipulation.aopc(c["percents"], values))
             out.append(row)
+    return out
+
+
+def srg_rows(curves):
+    """One row per model x condition x ordering with a least-relevant-first curve, plus pooled rows: AOPC of
+    removing the most (MoRF) and the least relevant samples first (LeRF) and the symmetric relevance gain
+    SRG = AOPC(MoRF) - AOPC(LeRF) (metres; sslrp.manipulation.srg), with the imputation used."""
+    orderings = _ordered_orderings(curves, "lerf")
+    out = []
+    for model, model_curves in _by_model_with_pooled(curves).items():
+        for c in model_curves:
+            for ordering in (o for o in orderings if o in c.get("lerf", {})):
+                morf, lerf = c["mae"][ordering], c["lerf"][ordering]
+                out.append({"model": model, "condition": c["condition"], "ordering": ordering,
+                            "imputation": c["imputation"], "AOPC MoRF [m]": manipulation.aopc(c["percents"], morf),
+                            "AOPC LeRF [m]": manipulation.aopc(c["percents"], lerf),
+                            "SRG [m]": manipulation.srg(c["percents"], morf, lerf)})
     return out
 
 
@@ -95,7 +125,56 @@ def tdoa_rows(results):
     return out
 
 
+def _nan_if_none(value):
+    return float("nan") if value is None else value
+
+
+def randomization_rows(results):
+    """Every step of the cascading parameter randomization (sanity.py), per model x condition: the layer
+    group re-initialized last, the rank correlation of |relevance| with the trained model's, the randomized
+    model's MAE on the explained windows and GCC-PHAT's TDoA anomalies and MAE on its relevance."""
+    out = []
+    for r in results:
+        for step in r["randomization"]:
+            out.append({"model": r["model"], "condition": r["condition"], "windows": r["n_windows"],
+                        "depth": step["depth"], "re-initialized up to": step["layer"],
+                        "Spearman with trained": step["spearman"], "model MAE [m]": step["model_mae"],
+                        "TDoA anomalies [%]": step["tdoa_anomaly_percent"],
+                        "TDoA MAE [samples]": _nan_if_none(step["tdoa_mae"])})
+    return out
+
+
+def sanity_rows(results):
+    """One row per model x condition, the page's summary of the sanity checks: the rank correlation of the fully
+    randomized model's relevance with the trained model's; TDoA anomalies on the trained and the fully
+    randomized model's relevance and on the microphones (same windows); the median conservation ratio."""
+    out = []
+    for r in results:
+        trained, randomized = r["randomization"][0], r["randomization"][-1]
+        out.append({"model": names.MODEL_LABELS.get(r["model"], r["model"]), "condition": r["condition"],
+                    "Spearman, all layers randomized": randomized["spearman"],
+                    "TDoA anomalies, trained [%]": trained["tdoa_anomaly_percent"],
+                    "TDoA anomalies, randomized [%]": randomized["tdoa_anomaly_percent"],
+                    "TDoA anomalies, microphones [%]": r["microphone_tdoa"]["anomaly_percent"],
+                    "conservation (median)": r["conservation"]["median"]})
+    return out
+
+
+def conservation_rows(results):
+    """One row per model x condition: the distribution over the test windows of the input relevance's sum
+    divided by the output relevance LRP started from (sslrp.conservation; 1 = conserved)."""
+    out = []
+    for r in results:
+        c = r["conservation"]
+        out.append({"model": r["model"], "condition": r["condition"], "windows": c["n_windows"],
+                    "mean": c["mean"], "5 %": c["q05"], "median": c["median"], "95 %": c["q95"],
+                    "min": c["min"], "max": c["max"]})
+    return out
+
+
 ROWS = {"localization": localization_rows, "manipulation": manipulation_rows, "aopc": aopc_rows,
-        "tdoa": tdoa_rows}
+        "tdoa": tdoa_rows, "randomization": randomization_rows, "sanity": sanity_rows,
+        "conservation": conservation_rows, "srg": srg_rows}
 # Decimals of each table's numbers in markdown (metres to the millimetre; TDoA in hundredths of a sample).
-DIGITS = {"localization": 3, "manipulation": 3, "aopc": 3, "tdoa": 2}
+DIGITS = {"localization": 3, "manipulation": 3, "aopc": 3, "tdoa": 2, "randomization": 3, "sanity": 3,
+          "conservation": 3, "srg": 3}
