@@ -9,7 +9,8 @@ import torch
 from sslrp import attribution, dataset, lrp, models, names
 
 WINDOW = 768  # the smallest multiple of 3 ** 6 / 2 both models accept (SampleCNN needs >= 729)
-FAST = {"smoothgrad": {"n_samples": 3, "noise_level": 0.1}, "integrated_gradients": {"steps": 3}}
+FAST = {"smoothgrad": {"n_samples": 3, "noise_level": 0.1}, "integrated_gradients": {"steps": 3},
+        "occlusion": {"window": 256}}
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +53,20 @@ def test_one_step_integrated_gradients_is_gradient_times_input(batch):
                                settings={"integrated_gradients": {"steps": 1}})
     product = attribution.attribute("gradient_x_input", model, "sample_cnn", windows, targets)
     np.testing.assert_allclose(ig, product, rtol=1e-5, atol=1e-10)
+
+
+def test_occlusion_scores_each_microphone_tile_by_what_zeroing_it_leaves_of_target_dot_output(batch):
+    windows, targets = batch
+    model = _model("loc_cnn")
+    occ = attribution.attribute("occlusion", model, "loc_cnn", windows, targets, batch_size=2,
+                                settings={"occlusion": {"window": 256}})
+    for mic, start in ((0, 0), (5, 256), (15, 512)):
+        occluded = windows.copy()
+        occluded[:, mic, start:start + 256] = 0
+        with torch.no_grad():
+            score = (model(torch.as_tensor(occluded)).numpy() * targets).sum(axis=1)
+        tile = occ[:, mic, start:start + 256]
+        np.testing.assert_allclose(tile, np.broadcast_to(-score[:, None], tile.shape), rtol=1e-4, atol=1e-5)
 
 
 def test_smoothgrad_is_seeded_and_leaves_torch_random_state_alone(batch):

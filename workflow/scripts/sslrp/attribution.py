@@ -16,19 +16,27 @@ important sample, because the manipulation test removes the highest values first
   `IntegratedGradients`). Signed, like LRP.
 - "epsilon_plus_flat": LRP with zennit's `EpsilonPlusFlat` composite (Flat on the first layer, ZPlus on the
   other convolutions, Epsilon on dense layers; on SampleCNN with the canonizers of `sslrp.lrp`). Signed.
+- "occlusion": zero `window` consecutive samples of one microphone at a time (non-overlapping tiles; zennit
+  `Occlusion`) and score the tile by how little target . f is left: the map is -target . f(x with the tile
+  zeroed), which ranks the samples of a window exactly as the drop target . f(x) - target . f(occluded) does
+  (the first term is the same for all of them). Costs one forward pass per tile: mics x W / window per window.
 - "relevance": the paper's LRP composite (`sslrp.lrp.relevance`), for completeness.
 """
 
 import numpy as np
 from torch import nn
-from zennit.attribution import Gradient, IntegratedGradients, SmoothGrad
+from functools import partial
+
+import torch
+from zennit.attribution import Gradient, IntegratedGradients, Occlusion, SmoothGrad, occlude_independent
 from zennit.composites import EpsilonPlusFlat
 from zennit.rules import Pass
 
 from . import batched, lrp
 from .names import ATTRIBUTIONS
 
-DEFAULTS = {"smoothgrad": {"n_samples": 20, "noise_level": 0.1}, "integrated_gradients": {"steps": 20}}
+DEFAULTS = {"smoothgrad": {"n_samples": 20, "noise_level": 0.1}, "integrated_gradients": {"steps": 20},
+            "occlusion": {"window": 64}}
 
 
 def settings_with_defaults(settings=None):
@@ -51,6 +59,10 @@ def attributor(method, model, model_name, gate="signal", settings=None):
         composite = EpsilonPlusFlat(layer_map=[((nn.Dropout, nn.Dropout1d), Pass())],
                                     canonizers=lrp.canonizers_for(model_name, gate))
         return Gradient(model, composite)
+    if method == "occlusion":
+        window = settings["occlusion"]["window"]
+        return Occlusion(model, occlusion_fn=partial(occlude_independent, fill_fn=torch.zeros_like, invert=True),
+                         window=(1, window), stride=(1, window))
     raise ValueError(f"unknown attribution method {method!r}; valid: {', '.join(('relevance',) + ATTRIBUTIONS)}")
 
 
@@ -66,8 +78,11 @@ def attribute(method, model, model_name, windows, targets, batch_size=32, device
     if method == "relevance":
         return lrp.relevance(model, model_name, windows, targets, batch_size, gate, device)
     lrp.check_model(model_name, model)
+    # zennit's Occlusion scores an occluded input by its attr_output applied to the output, summed (no product
+    # with the output as in the gradient attributors): weighting the output by the target gives target . f.
+    output_fn = (lambda target: lambda output: output * target) if method == "occlusion" else None
     out = batched.attribute(model, lambda: attributor(method, model, model_name, gate, settings), windows, targets,
-                            batch_size, device, lambda grad, x: _to_map(method, grad, x), seed)
+                            batch_size, device, lambda grad, x: _to_map(method, grad, x), seed, output_fn)
     if not np.isfinite(out).all():
         raise FloatingPointError(f"{method}: attribution has non-finite values")
     return out
@@ -79,4 +94,6 @@ def _to_map(method, grad, x):
         return grad.abs()
     if method == "gradient_x_input":
         return grad * x
+    if method == "occlusion":
+        return -grad
     return grad

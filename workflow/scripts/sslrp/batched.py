@@ -7,7 +7,8 @@ import numpy as np
 import torch
 
 
-def attribute(model, make_attributor, windows, targets, batch_size, device="cpu", to_map=None, seed=None):
+def attribute(model, make_attributor, windows, targets, batch_size, device="cpu", to_map=None, seed=None,
+              output_fn=None):
     """Attribution maps of every window: float32, shaped like `windows` [N, mics, W].
 
     `make_attributor()` returns a zennit attributor (a context manager registering its hooks on `model`);
@@ -15,7 +16,8 @@ def attribute(model, make_attributor, windows, targets, batch_size, device="cpu"
     attributor's output for a batch into the map (default: as it is). With a `seed`, torch's generators are
     seeded for the loop and restored afterwards (SmoothGrad's noise). The model runs in eval mode on `device`
     (it is moved there); the hooks are removed and the training/eval mode restored afterwards, so the model
-    computes exactly what it did before.
+    computes exactly what it did before. `output_fn(target)`, when given, is what the attributor gets for a batch
+    instead of its target tensor (e.g. a function of the output).
     """
     if len(windows) != len(targets):
         raise ValueError(f"{len(windows)} windows but {len(targets)} targets")
@@ -34,7 +36,7 @@ def attribute(model, make_attributor, windows, targets, batch_size, device="cpu"
                 batch = slice(start, start + batch_size)
                 x = torch.as_tensor(windows[batch], dtype=torch.float32, device=device)
                 target = torch.as_tensor(targets[batch], dtype=torch.float32, device=device)
-                _, grad = attributor(x, target)
+                _, grad = attributor(x, target if output_fn is None else output_fn(target))
                 grad = grad.detach()
                 out[batch] = (grad if to_map is None else to_map(grad, x)).cpu().numpy()
     finally:

@@ -19,7 +19,7 @@ MIN_WINDOW = {"loc_cnn": 7 * 5 * 5, "sample_cnn": 3**6}
 # Orderings of the input-manipulation test: the paper's three, then the attribution methods beyond the paper
 # (maps from sslrp.attribution); like "relevance", each of those removes the samples with the highest value first.
 PAPER_ORDERINGS = ("relevance", "energy", "random")
-ATTRIBUTIONS = ("gradient", "gradient_x_input", "smoothgrad", "integrated_gradients", "epsilon_plus_flat")
+ATTRIBUTIONS = ("gradient", "gradient_x_input", "smoothgrad", "integrated_gradients", "epsilon_plus_flat", "occlusion")
 ORDERINGS = (*PAPER_ORDERINGS, *ATTRIBUTIONS)
 
 # What removed samples become in the manipulation test: the paper's zeros, each microphone's mean over the window,
