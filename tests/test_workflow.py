@@ -84,7 +84,7 @@ def test_results_page_loads_in_a_browser(tiny_workflow_run):
     from browser import check_page
 
     found = check_page(tiny_workflow_run / "results" / "page" / "index.html")
-    assert len(found["images"]) == 2 + 2 * 2 * 2
+    assert len(found["images"]) == 2 * 2 + 2 * 2 * 2  # manipulation and randomization figures, the sources
     assert all(width > 0 for width in found["images"].values()), found["images"]
     assert len(found["audio"]) == 2 * 2 * 2 * 2
     assert all(duration and duration > 0 for duration in found["audio"].values()), found["audio"]

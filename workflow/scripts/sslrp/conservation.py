@@ -32,7 +32,7 @@ def summary(values):
 def sentence(medians):
     """What the page says of conservation, from the median ratio of each model x condition."""
     low, high = min(medians), max(medians)
-    span = f"{low:.2f}" if round(low, 2) == round(high, 2) else f"between {low:.2f} and {high:.2f}"
+    span = f"{low:.2g}" if f"{low:.2g}" == f"{high:.2g}" else f"between {low:.2g} and {high:.2g}"
     verdict = ("it conserves the output (within 10 %)" if low >= 0.9 and high <= 1.1 else
                "the rest of the output is credited to the biases (and batch norms), not to the input samples, so "
                "the relevance explains only part of the prediction")
