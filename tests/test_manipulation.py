@@ -210,7 +210,8 @@ def test_srg_is_positive_when_the_ordering_finds_what_the_model_uses(data):
     args = dict(orderings=("relevance",), percents=(0, 10, 30))
     rel = oracle.reshape(windows.shape)
     morf = manipulation.manipulation_curve(model, windows, truth, rel, None, **args)["mae"]["relevance"]
-    lerf = manipulation.manipulation_curve(model, windows, truth, rel, None, least_first=True, **args)["mae"]["relevance"]
+    lerf = manipulation.manipulation_curve(model, windows, truth, rel, None, least_first=True,
+                                           **args)["mae"]["relevance"]
     assert lerf == [0.0, 0.0, 0.0] and morf[1] > 0
     gain = manipulation.srg((0, 10, 30), morf, lerf)
     assert gain == pytest.approx(manipulation.aopc((0, 10, 30), morf)) and gain > 0

@@ -174,3 +174,22 @@ def test_html_says_the_same_verdicts_as_markdown():
 def test_a_missing_summary_is_rejected():
     with pytest.raises(ValueError, match="no evaluation summary"):
         make_spec(["SNR_25_T60_0.15"], summaries=[summary("loc_cnn", "SNR_25_T60_0.15", 0.1, 0.05)])
+
+
+def _sanity_result(spearman, trained_anomalies, randomized_anomalies, mic_anomalies):
+    rows = [{"depth": 0, "layer": "none", "spearman": 1.0, "tdoa_anomaly_percent": trained_anomalies},
+            {"depth": 1, "layer": "fc2", "spearman": spearman, "tdoa_anomaly_percent": randomized_anomalies}]
+    return {"randomization": rows, "microphone_tdoa": {"anomaly_percent": mic_anomalies}}
+
+
+def test_randomization_finding_is_read_from_the_numbers():
+    from sslrp.page import randomization_finding
+
+    passed = randomization_finding(_sanity_result(0.21, 17.2, 30.0, 5.0), 0.5)
+    assert "falls to 0.21 (at most 0.5): the relevance depends on the learned weights" in passed
+    assert ("30.0 % TDoA anomalies on the randomized model's relevance, 17.2 % on the trained model's and 5.0 % on "
+            "the microphone signals") in passed
+    assert passed.endswith("TDoA result depends on what the network learned.")
+    failed = randomization_finding(_sanity_result(0.8, 17.2, 0.0, 5.0), 0.5)
+    assert "still rank-correlates 0.80 with the trained model's, above 0.5" in failed
+    assert failed.endswith("TDoA result does not depend on what the network learned.")

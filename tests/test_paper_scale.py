@@ -21,12 +21,13 @@ ONE_CONDITION = "snakemake --cores 16 --configfile config/paper.yaml config/one_
 ONE_CONDITION_SLURM = "snakemake --profile profiles/slurm --configfile config/paper.yaml config/one_condition.yaml"
 COND = "SNR_25_T60_0.15"
 # Jobs of one condition and two models: 32 shards, per model one of each model step and two rendered sources,
-# the four tables, the two manipulation figures and the page.
+# the eight tables, the two manipulation and two randomization figures and the page.
 EXPECTED = {
     "corpus": 1, "simulate_shard": 32, "gather_dataset": 1, "srp_baseline": 1,
-    "train": 2, "evaluate": 2, "relevance": 2, "select_sources": 2, "manipulation": 2, "tdoa": 1,
-    "render_source": 4, "manipulation_figure": 2,
-    "localization_table": 1, "manipulation_table": 1, "aopc_table": 1, "tdoa_table": 1, "page": 1, "all": 1,
+    "train": 2, "evaluate": 2, "relevance": 2, "select_sources": 2, "manipulation": 2, "tdoa": 1, "sanity": 2,
+    "render_source": 4, "manipulation_figure": 2, "randomization_figure": 2,
+    "localization_table": 1, "manipulation_table": 1, "aopc_table": 1, "srg_table": 1, "tdoa_table": 1,
+    "randomization_table": 1, "sanity_table": 1, "conservation_table": 1, "page": 1, "all": 1,
 }
 
 

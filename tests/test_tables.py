@@ -56,8 +56,10 @@ def test_localization_rows_show_mae_against_the_baseline_and_the_verdict():
 
 
 def test_srg_rows_are_aopc_morf_minus_lerf_with_the_imputation():
-    a = {**_curve("loc_cnn", "A", 10, [0.1, 0.5], [0.1, 0.2]), "imputation": "noise", "lerf": {"relevance": [0.1, 0.15]}}
-    b = {**_curve("loc_cnn", "B", 30, [0.2, 0.2], [0.2, 0.4]), "imputation": "noise", "lerf": {"relevance": [0.2, 0.3]}}
+    a = {**_curve("loc_cnn", "A", 10, [0.1, 0.5], [0.1, 0.2]), "imputation": "noise",
+         "lerf": {"relevance": [0.1, 0.15]}}
+    b = {**_curve("loc_cnn", "B", 30, [0.2, 0.2], [0.2, 0.4]), "imputation": "noise",
+         "lerf": {"relevance": [0.2, 0.3]}}
     rows = tables.srg_rows([a, b])
     assert [(r["condition"], r["ordering"], r["imputation"]) for r in rows] == [
         ("A", "relevance", "noise"), ("B", "relevance", "noise"), ("pooled", "relevance", "noise")]
@@ -71,7 +73,8 @@ def test_srg_rows_are_aopc_morf_minus_lerf_with_the_imputation():
 
 def _sanity(model, cond, spearman, anomalies, mic, median):
     steps = [{"depth": d, "layer": layer, "spearman": s, "model_mae": 0.1 * (d + 1), "tdoa_anomaly_percent": a,
-              "tdoa_mae": None if d else 0.5} for d, (layer, s, a) in enumerate(zip(("none", "fc2"), spearman, anomalies))]
+              "tdoa_mae": None if d else 0.5}
+             for d, (layer, s, a) in enumerate(zip(("none", "fc2"), spearman, anomalies))]
     return {"model": model, "condition": cond, "n_windows": 16, "randomization": steps,
             "microphone_tdoa": {"anomaly_percent": mic, "mae": 0.3, "n_windows": 16},
             "conservation": {"mean": median, "q05": 0.1, "median": median, "q95": 0.9, "min": 0.0, "max": 1.0,

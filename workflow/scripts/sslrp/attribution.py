@@ -23,11 +23,11 @@ important sample, because the manipulation test removes the highest values first
 - "relevance": the paper's LRP composite (`sslrp.lrp.relevance`), for completeness.
 """
 
-import numpy as np
-from torch import nn
 from functools import partial
 
+import numpy as np
 import torch
+from torch import nn
 from zennit.attribution import Gradient, IntegratedGradients, Occlusion, SmoothGrad, occlude_independent
 from zennit.composites import EpsilonPlusFlat
 from zennit.rules import Pass

@@ -111,26 +111,3 @@ def _row(depth, label, trained, relevance, model_mae, tdoa_summary):
         "tdoa_mae": None if np.isnan(tdoa_summary["mae"]) else tdoa_summary["mae"],
     }
 
-
-def finding(result, max_similarity):
-    """One sentence, from the numbers, on what the check found for one model x condition.
-
-    `result` is a sanity.py result (randomization rows, microphone_tdoa). The relevance passes the
-    similarity check when the fully randomized model's relevance rank-correlates at most `max_similarity`
-    with the trained model's; the TDoA finding depends on the trained weights only when GCC-PHAT on the
-    fully randomized model's relevance has more anomalies than on the trained model's.
-    """
-    trained, randomized_all = result["randomization"][0], result["randomization"][-1]
-    rho = randomized_all["spearman"]
-    similarity = (f"with every layer re-initialized, the relevance still rank-correlates {rho:.2f} with the "
-                  f"trained model's, above {max_similarity:g}: it reflects the input more than what the "
-                  f"network learned" if rho > max_similarity else
-                  f"with every layer re-initialized, the rank correlation with the trained model's relevance "
-                  f"falls to {rho:.2f} (at most {max_similarity:g}): the relevance depends on the learned weights")
-    a_trained, a_random = trained["tdoa_anomaly_percent"], randomized_all["tdoa_anomaly_percent"]
-    a_mic = result["microphone_tdoa"]["anomaly_percent"]
-    depends = "does not depend" if a_random <= a_trained else "depends"
-    tdoa = (f"GCC-PHAT finds {a_random:.1f} % TDoA anomalies on the randomized model's relevance, "
-            f"{a_trained:.1f} % on the trained model's and {a_mic:.1f} % on the microphone signals, so the "
-            f"relevance's TDoA result {depends} on what the network learned")
-    return f"{similarity}; {tdoa}."
