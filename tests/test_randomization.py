@@ -92,3 +92,23 @@ def test_check_rows_start_from_the_trained_model():
     assert [r["layer"] for r in rows] == ["none", *CASCADES["loc_cnn"]]
     assert all(r["spearman"] == pytest.approx(1.0) for r in rows)
     assert rows[0]["tdoa_mae"] is None and rows[3]["tdoa_anomaly_percent"] == 10.0
+
+
+def test_check_compares_with_the_trained_relevance_it_is_given():
+    torch.manual_seed(0)
+    model = models.build("loc_cnn", WINDOW).eval()
+    windows = torch.randn(2, 16, WINDOW).numpy()
+    calls = []
+
+    def explain(m):
+        calls.append(m)
+        return np.random.default_rng(len(calls)).standard_normal(windows.shape)
+
+    given = np.abs(windows)
+    rows = randomization.check(model, explain, localize=lambda m: 0.5,
+                               tdoa=lambda s: {"anomaly_percent": 0.0, "mae": 0.1}, seed=0,
+                               purpose="randomization/loc_cnn", trained=given)
+    assert len(calls) == 7  # the randomized models only
+    assert rows[0]["spearman"] == pytest.approx(1.0)
+    assert rows[1]["spearman"] == pytest.approx(randomization.rank_similarity(
+        given, np.random.default_rng(1).standard_normal(windows.shape)))

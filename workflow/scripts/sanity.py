@@ -10,7 +10,8 @@ from sslrp.io import write_json
 def run(data, checkpoint, relevance, result, model_name, cond, window, n_mics, device, gate, batch_size, n_windows,
         seed, pair, max_lag, sound_speed, threads=None, log=None):
     """Write the sanity `result` (JSON) of the `checkpoint` of `model_name`, whose LRP `relevance` file gives the
-    output relevance every step starts from (so that only the network changes along the cascade)."""
+    trained model's relevance and the output relevance every step starts from (so that only the network changes
+    along the cascade)."""
     log = steps.logger(log)
     loaded = inference.load_for_test(model_name, checkpoint, data, window, n_mics, device, threads)
     test, device = loaded.test, loaded.device
@@ -28,7 +29,7 @@ def run(data, checkpoint, relevance, result, model_name, cond, window, n_mics, d
         loaded.model,
         explain=lambda m: lrp.relevance(m, model_name, windows, start, batch_size, gate, device),
         localize=lambda m: metrics.mae(inference.predict(m, windows, device=device), true),
-        tdoa=tdoa, seed=seed, purpose=f"randomization/{model_name}")
+        tdoa=tdoa, seed=seed, purpose=f"randomization/{model_name}", trained=maps[rows])
     for r in cascade:
         log.info(f"depth {r['depth']} ({r['layer']}): spearman {r['spearman']:.3f}, model MAE {r['model_mae']:.3f} m, "
                  f"TDoA anomalies {r['tdoa_anomaly_percent']:.1f} %")

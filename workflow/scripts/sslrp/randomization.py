@@ -84,16 +84,17 @@ def subset(n_windows, n_total, seed):
     return np.sort(rng(seed, "randomization/subset").choice(n_total, n_windows, replace=False))
 
 
-def check(model, explain, localize, tdoa, seed, purpose):
+def check(model, explain, localize, tdoa, seed, purpose, trained=None):
     """Run the cascade: one row per step, depth 0 being the trained model.
 
     explain(model) -> relevance [N, M, W] of the fixed windows; localize(model) -> the model's MAE (m) on
     them; tdoa(signals) -> a `metrics.tdoa_summary` dict for signals [N, M, W]. Each row holds depth, layer
     (the group re-initialized at that step; "none" at depth 0), spearman (|relevance| against the trained
     model's), model_mae, tdoa_anomaly_percent and tdoa_mae (samples over the non-anomalous windows; None
-    when every window is an anomaly).
+    when every window is an anomaly). `trained`: the trained model's relevance of the windows when the caller
+    has it already (e.g. from the relevance step), else explain(model).
     """
-    trained = explain(model)
+    trained = explain(model) if trained is None else trained
     rows = [_row(0, "none", trained, trained, localize(model), tdoa(trained))]
     for depth, label, randomized_model in randomized(model, seed, purpose):
         relevance = explain(randomized_model)
