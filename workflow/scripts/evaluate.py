@@ -46,7 +46,7 @@ def cli():
     config = steps.load_config(args.config)
     out = args.outdir
     run(args.data, args.checkpoint, f"{out}/windows.csv", f"{out}/sources.csv", f"{out}/summary.json",
-        f"{out}/positions.png", **step_settings.evaluate(config, args.model, args.cond), threads=2, log=args.log)
+        f"{out}/positions.png", **step_settings.evaluate(config, args.model, args.cond), threads=1, log=args.log)
 
 
 if "snakemake" in globals():
