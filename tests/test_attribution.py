@@ -123,13 +123,13 @@ def test_manipulation_step_adds_a_curve_per_configured_method(tmp_path, tiny_dat
     targets = test.position[test.source].astype(np.float32)
     rel_path = tmp_path / "relevance.h5"
     dataset.write_relevance(rel_path, lrp.relevance(model, "loc_cnn", test.windows, targets), targets, test, {})
-    orderings = ["relevance", "energy", "random", "gradient_x_input", "integrated_gradients"]
+    orderings = ["relevance", "energy", "random", "gradient_x_input", "integrated_gradients", "occlusion"]
     step = step_script("manipulation")
 
-    def curve_for(orderings, name):
+    def curve_for(orderings, name, imputation="zeros"):
         step.run(str(tiny_dataset), str(checkpoint), str(rel_path), str(tmp_path / name), "loc_cnn", "tiny",
                  window, 16, [0, 30, 60], orderings, 16, 7, "cpu", 2, attribution_settings=FAST,
-                 log=str(tmp_path / "log"))
+                 imputation=imputation, log=str(tmp_path / "log"))
         return json.loads((tmp_path / name).read_text())
 
     curve = curve_for(orderings, "all.json")
@@ -138,5 +138,11 @@ def test_manipulation_step_adds_a_curve_per_configured_method(tmp_path, tiny_dat
     assert set(curve["mae"]) == set(orderings)
     assert all(len(v) == 3 and np.isfinite(v).all() for v in curve["mae"].values())
     assert len({v[0] for v in curve["mae"].values()}) == 1  # P = 0 is the unperturbed model for all
-    assert set(curve["attribution_seconds_per_window"]) == {"gradient_x_input", "integrated_gradients"}
-    assert "AOPC=" in (tmp_path / "log").read_text()
+    assert set(curve["attribution_seconds_per_window"]) == {"gradient_x_input", "integrated_gradients", "occlusion"}
+    assert "AOPC=" in (tmp_path / "log").read_text() and "SRG=" in (tmp_path / "log").read_text()
+    # least relevant first for every ordering but random, from the same unperturbed start
+    assert curve["imputation"] == "zeros" and set(curve["lerf"]) == set(orderings) - {"random"}
+    assert all(curve["lerf"][o][0] == curve["mae"][o][0] for o in curve["lerf"])
+    mean = curve_for(orderings[:3], "mean.json", imputation="mean")
+    assert mean["imputation"] == "mean" and mean["mae"]["relevance"][0] == paper["mae"]["relevance"][0]
+    assert mean["mae"]["relevance"][1:] != paper["mae"]["relevance"][1:]
