@@ -23,6 +23,7 @@ from scipy.stats import rankdata
 from torch import nn
 
 from .seeding import rng
+from .training import manual_seed
 
 
 def cascade(model):
@@ -53,13 +54,15 @@ def randomized(model, seed, purpose):
     """Yield (depth, label, model) for depth 1..len(cascade): a copy of `model` with its top `depth` groups
     re-initialized (cumulative: depth 2 re-initializes the groups of depth 1 and 2). `model` is untouched.
 
-    Each step's initialization is seeded from (seed, purpose, depth), e.g. purpose "randomization/loc_cnn".
+    Each step's initialization is seeded from (seed, purpose, depth), e.g. purpose "randomization/loc_cnn";
+    torch's global random state is restored after each step, so the caller's draws do not depend on the check.
     """
     current = copy.deepcopy(model)
     for depth, (label, modules) in enumerate(cascade(current), start=1):
-        torch.manual_seed(int(rng(seed, purpose, depth).integers(2**63)))
-        for module in modules:
-            _reinitialize(module)
+        with torch.random.fork_rng(devices=[]):
+            manual_seed(seed, purpose, depth)
+            for module in modules:
+                _reinitialize(module)
         yield depth, label, copy.deepcopy(current)
 
 
