@@ -156,17 +156,18 @@ def test_aopc_needs_zero_and_a_positive_percent():
 
 
 @pytest.mark.parametrize("imputation", ["zeros", "mean", "noise"])
-@pytest.mark.parametrize("least_first", [False, True])
-def test_vectorized_curve_equals_reference_loop_for_lerf_and_imputations(data, imputation, least_first):
+def test_vectorized_curve_equals_reference_loop_for_lerf_and_imputations(data, imputation):
     windows, relevance, true, predict = data
-    orderings = ("relevance", "energy") if least_first else PAPER_ORDERINGS
-    args = dict(orderings=orderings, batch_size=3, least_first=least_first, imputation=imputation)
-    fast = manipulation.manipulation_curve(predict, windows, true, relevance, np.random.default_rng(9),
-                                           fill_rng=np.random.default_rng(4), **args)
-    slow = manipulation_curve_reference(predict, windows, true, relevance, np.random.default_rng(9),
-                                        fill_rng=np.random.default_rng(4), **args)
-    for ordering in orderings:
-        np.testing.assert_allclose(fast["mae"][ordering], slow["mae"][ordering], rtol=1e-12)
+    fast = manipulation.manipulation_curve(predict, windows, true, relevance, np.random.default_rng(9), batch_size=3,
+                                           lerf=True, imputation=imputation, fill_rng=np.random.default_rng(4))
+    assert list(fast["lerf"]) == ["relevance", "energy"]  # random has no least relevant end
+    for least_first, orderings, curves in ((False, PAPER_ORDERINGS, fast["mae"]),
+                                           (True, ("relevance", "energy"), fast["lerf"])):
+        slow = manipulation_curve_reference(predict, windows, true, relevance, np.random.default_rng(9),
+                                            orderings=orderings, batch_size=3, least_first=least_first,
+                                            imputation=imputation, fill_rng=np.random.default_rng(4))
+        for ordering in orderings:
+            np.testing.assert_allclose(curves[ordering], slow["mae"][ordering], rtol=1e-12)
 
 
 def test_least_relevant_first_is_the_reverse_order(data):
@@ -209,9 +210,8 @@ def test_srg_is_positive_when_the_ordering_finds_what_the_model_uses(data):
     truth = model(windows)
     args = dict(orderings=("relevance",), percents=(0, 10, 30))
     rel = oracle.reshape(windows.shape)
-    morf = manipulation.manipulation_curve(model, windows, truth, rel, None, **args)["mae"]["relevance"]
-    lerf = manipulation.manipulation_curve(model, windows, truth, rel, None, least_first=True,
-                                           **args)["mae"]["relevance"]
+    curve = manipulation.manipulation_curve(model, windows, truth, rel, None, lerf=True, **args)
+    morf, lerf = curve["mae"]["relevance"], curve["lerf"]["relevance"]
     assert lerf == [0.0, 0.0, 0.0] and morf[1] > 0
     gain = manipulation.srg((0, 10, 30), morf, lerf)
     assert gain == pytest.approx(manipulation.aopc((0, 10, 30), morf)) and gain > 0
@@ -220,9 +220,9 @@ def test_srg_is_positive_when_the_ordering_finds_what_the_model_uses(data):
 
 def test_pooled_curves_pool_lerf_too(data):
     windows, relevance, true, predict = data
-    args = dict(orderings=("relevance",), rng=None, least_first=True)
+    args = dict(orderings=("relevance",), rng=None, lerf=True)
     parts = [manipulation.manipulation_curve(predict, windows[s], true[s], relevance[s], **args)
              for s in (slice(0, 2), slice(2, None))]
     whole = manipulation.manipulation_curve(predict, windows, true, relevance, **args)
-    pooled = manipulation.pooled([{**p, "lerf": p["mae"]} for p in parts])
-    np.testing.assert_allclose(pooled["lerf"]["relevance"], whole["mae"]["relevance"], rtol=1e-12)
+    pooled = manipulation.pooled(parts)
+    np.testing.assert_allclose(pooled["lerf"]["relevance"], whole["lerf"]["relevance"], rtol=1e-12)

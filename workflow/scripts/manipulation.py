@@ -23,22 +23,19 @@ def run(data, checkpoint, relevance, curve, model_name, cond, window, n_mics, pe
     maps, targets = dataset.read_relevance(relevance, test, targets=True)
     true = test.position[test.source]
     predict = functools.partial(inference.predict, model, batch_size=batch_size, device=device)
+
     def curve_of(maps, rng, orderings):
         """MoRF curves of `orderings` and LeRF curves of those but random, with the same imputed values."""
         with torch.no_grad():
-            curves = [manipulation.manipulation_curve(
-                predict, test.windows, true, maps, rng, orderings=subset, percents=percents, batch_size=batch_size,
-                least_first=least_first, imputation=imputation,
-                fill_rng=seeding.rng(seed, f"imputation/{model_name}/{cond}"))["mae"]
-                for least_first, subset in ((False, orderings), (True, [o for o in orderings if o != "random"]))
-                if subset]
-        return curves[0], (curves[1] if len(curves) > 1 else {})
+            return manipulation.manipulation_curve(
+                predict, test.windows, true, maps, rng, orderings=orderings, percents=percents, batch_size=batch_size,
+                lerf=True, imputation=imputation, fill_rng=seeding.rng(seed, f"imputation/{model_name}/{cond}"))
 
     paper = [o for o in orderings if o not in names.ATTRIBUTIONS]
     mae, lerf, seconds = {}, {}, {}
     if paper:  # the paper's orderings in one pass; the random stream is theirs alone
-        morf, least = curve_of({"relevance": maps}, seeding.rng(seed, f"manipulation/{model_name}/{cond}"), paper)
-        mae, lerf = mae | morf, lerf | least
+        c = curve_of({"relevance": maps}, seeding.rng(seed, f"manipulation/{model_name}/{cond}"), paper)
+        mae, lerf = mae | c["mae"], lerf | c["lerf"]
     del maps
     for method in (o for o in orderings if o in names.ATTRIBUTIONS):  # one map in memory at a time
         start = time.perf_counter()
@@ -48,8 +45,8 @@ def run(data, checkpoint, relevance, curve, model_name, cond, window, n_mics, pe
                                                 method_seed, attribution_settings)
         seconds[method] = (time.perf_counter() - start) / max(len(test.windows), 1)
         log.info(f"{method}: {1000 * seconds[method]:.1f} ms per window")
-        morf, least = curve_of({method: attribution_map}, None, [method])
-        mae, lerf = mae | morf, lerf | least
+        c = curve_of({method: attribution_map}, None, [method])
+        mae, lerf = mae | c["mae"], lerf | c["lerf"]
         del attribution_map
     result = {"percents": [int(p) for p in percents], "n_windows": len(test.windows), "imputation": imputation,
               "mae": {o: mae[o] for o in orderings}, "lerf": {o: lerf[o] for o in orderings if o in lerf}}

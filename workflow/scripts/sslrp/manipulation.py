@@ -118,7 +118,7 @@ def fill_values(windows, imputation, rng=None):
 
 
 def manipulation_curve(predict_fn, windows, positions_true, relevance, rng,
-                       orderings=PAPER_ORDERINGS, percents=PERCENTS, batch_size=32, least_first=False,
+                       orderings=PAPER_ORDERINGS, percents=PERCENTS, batch_size=32, lerf=False,
                        imputation="zeros", fill_rng=None):
     """Localization MAE after removing the top P % of each window's samples, per ordering and P.
 
@@ -128,23 +128,30 @@ def manipulation_curve(predict_fn, windows, positions_true, relevance, rng,
     `predict_fn` maps float32 windows [B, M, W] to positions [B, 3] (numpy) and must not keep its
     input. Per batch each ordering is sorted once; the removed sets grow with P, so one working copy
     per ordering is zeroed incrementally; unperturbed inputs (k = 0) are predicted once per batch.
-    `least_first` removes the bottom P % instead (LeRF). Removed samples become zeros or are imputed as
-    `fill_values` says (`imputation`; noise is drawn from `fill_rng`, batch by batch, the same for every
-    ordering). Returns a JSON-ready dict: `percents`, `n_windows` and `mae` {ordering: [MAE per percent]}.
+    With `lerf`, the same pass also removes the bottom P % first (LeRF) for every ordering but random.
+    Removed samples become zeros or are imputed as `fill_values` says (`imputation`; noise is drawn from
+    `fill_rng`, batch by batch, the same for every ordering and direction). Returns a JSON-ready dict:
+    `percents`, `n_windows`, `mae` {ordering: [MAE per percent]} and with `lerf` also `lerf` (the same for
+    the least relevant first).
     """
     windows = np.asarray(windows, np.float32)
     size = windows[0].size
     ks = [n_removed(p, size) for p in percents]
-    abs_sum = np.zeros((len(orderings), len(percents)))
+    lerf_orderings = [o for o in orderings if o != "random"] if lerf else []
+    runs = [(o, False) for o in orderings] + [(o, True) for o in lerf_orderings]
+    abs_sum = np.zeros((len(runs), len(percents)))
     for lo in range(0, len(windows), batch_size):
         batch, true = windows[lo:lo + batch_size], positions_true[lo:lo + batch_size]
         rel = _batch_of(relevance, slice(lo, lo + batch_size))
         baseline = _abs_error_sum(predict_fn(batch), true)
         fill = fill_values(batch, imputation, fill_rng)
-        for i, ordering in enumerate(orderings):
+        for i, (ordering, least_first) in enumerate(runs):
             order = removal_order(batch, rel, ordering, rng, least_first)
             abs_sum[i] += _incremental_errors(predict_fn, batch, true, order, ks, baseline, fill)
-    return _curve(percents, orderings, abs_sum, len(windows))
+    curve = _curve(percents, orderings, abs_sum[:len(orderings)], len(windows))
+    if lerf:
+        curve["lerf"] = _curve(percents, lerf_orderings, abs_sum[len(orderings):], len(windows))["mae"]
+    return curve
 
 
 def _batch_of(relevance, rows):
