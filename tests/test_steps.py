@@ -56,7 +56,7 @@ STEPS = {  # step script -> its settings for the tiny config's condition
     "manipulation": lambda c, cond: step_settings.manipulation(c, "loc_cnn", cond),
     "tdoa": lambda c, cond: step_settings.tdoa(c, cond),
     "sanity": lambda c, cond: step_settings.sanity(c, "loc_cnn", cond),
-    "table": lambda c, cond: step_settings.table("tdoa"),
+    "table": lambda c, cond: step_settings.table(c, "tdoa"),
     "manipulation_figure": lambda c, cond: step_settings.manipulation_figure(c, "loc_cnn"),
     "randomization_figure": lambda c, cond: step_settings.randomization_figure(c, "loc_cnn"),
     "render_source": lambda c, cond: step_settings.render_source(c, "loc_cnn", cond, names.EXTREMES[0]),

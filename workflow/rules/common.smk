@@ -20,6 +20,7 @@ wildcard_constraints:
     model="|".join(models),
     shard=r"\d+",
     extreme="|".join(names.EXTREMES),
+    rep=names.REPLICATE_PREFIX_RE,
 
 
 def pretrained_checkpoint(model, cond):
@@ -27,11 +28,22 @@ def pretrained_checkpoint(model, cond):
     return step_settings.pretrained_checkpoint(config, model, cond) or []
 
 
-def warm_start_checkpoint(model, cond):
-    """The checkpoint (same model, another condition) that `training.warm_start` starts (model, cond)
-    from, or nothing (train from seeded random weights)."""
+def warm_start_checkpoint(model, cond, rep):
+    """The checkpoint (same model and replicate, another condition) that `training.warm_start` starts
+    (model, cond) from, or nothing (train from seeded random weights)."""
     source = step_settings.warm_start_source(config, cond)
-    return f"results/models/{model}/{source}.pth" if source else []
+    return f"results/{rep}models/{model}/{source}.pth" if source else []
+
+
+def replicate(wildcards):
+    """The replicate number of a job on one replicate (its `{rep}` wildcard: "" or "replicates/<r>/")."""
+    return names.parse_replicate(wildcards.rep)
+
+
+def every_replicate(files, **kwargs):
+    """The paths `files` (an sslrp.step_settings function) gives for every seed replicate, replicate 0's
+    first: the inputs of a table or figure over the replicates."""
+    return step_settings.every_replicate(files, config, **kwargs)
 
 
 def page_file(name):

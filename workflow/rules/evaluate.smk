@@ -1,26 +1,26 @@
-# Localization: each trained model on its condition's test windows, and the classical SRP-PHAT baseline on
-# the same windows.
+# Localization: each trained model (every seed replicate) on its condition's test windows, and the classical
+# SRP-PHAT baseline on the same windows (once: no seed changes it).
 
 
 rule evaluate:
     input:
         data="results/data/{cond}.h5",
-        checkpoint="results/models/{model}/{cond}.pth",
+        checkpoint="results/{rep}models/{model}/{cond}.pth",
     output:
-        windows="results/evaluation/{model}/{cond}/windows.csv",
-        sources="results/evaluation/{model}/{cond}/sources.csv",
-        summary="results/evaluation/{model}/{cond}/summary.json",
+        windows="results/{rep}evaluation/{model}/{cond}/windows.csv",
+        sources="results/{rep}evaluation/{model}/{cond}/sources.csv",
+        summary="results/{rep}evaluation/{model}/{cond}/summary.json",
         positions=report(
-            "results/evaluation/{model}/{cond}/positions.png",
+            "results/{rep}evaluation/{model}/{cond}/positions.png",
             caption="../report/positions.rst",
             category="Localization",
             subcategory="{model}",
-            labels={"model": "{model}", "condition": "{cond}"},
+            labels={"model": "{model}", "condition": "{cond}", "replicate": "{rep}"},
         ),
     log:
-        "logs/evaluate/{model}/{cond}.log",
+        "logs/{rep}evaluate/{model}/{cond}.log",
     benchmark:
-        "benchmarks/evaluate/{model}/{cond}.tsv"
+        "benchmarks/{rep}evaluate/{model}/{cond}.tsv"
     conda:
         "../../envs/train.yaml"
     threads: 1

@@ -1,17 +1,19 @@
 # Explanation: LRP relevance of every test window, the best and worst localized sources, the input-manipulation
-# curves and the TDoA of microphones and relevance.
+# curves, the TDoA of microphones and relevance and the sanity checks; all but the choice of sources for every
+# seed replicate (`{rep}`: "" for replicate 0, "replicates/<r>/" for the others). The page's sources are
+# replicate 0's.
 
 
 rule relevance:
     input:
         data="results/data/{cond}.h5",
-        checkpoint="results/models/{model}/{cond}.pth",
+        checkpoint="results/{rep}models/{model}/{cond}.pth",
     output:
-        relevance="results/relevance/{model}/{cond}.h5",
+        relevance="results/{rep}relevance/{model}/{cond}.h5",
     log:
-        "logs/relevance/{model}/{cond}.log",
+        "logs/{rep}relevance/{model}/{cond}.log",
     benchmark:
-        "benchmarks/relevance/{model}/{cond}.tsv"
+        "benchmarks/{rep}relevance/{model}/{cond}.tsv"
     conda:
         "../../envs/explain.yaml"
     threads: 2
@@ -43,19 +45,21 @@ rule select_sources:
 rule manipulation:
     input:
         data="results/data/{cond}.h5",
-        checkpoint="results/models/{model}/{cond}.pth",
-        relevance="results/relevance/{model}/{cond}.h5",
+        checkpoint="results/{rep}models/{model}/{cond}.pth",
+        relevance="results/{rep}relevance/{model}/{cond}.h5",
     output:
-        curve="results/manipulation/{model}/{cond}.json",
+        curve="results/{rep}manipulation/{model}/{cond}.json",
     log:
-        "logs/manipulation/{model}/{cond}.log",
+        "logs/{rep}manipulation/{model}/{cond}.log",
     benchmark:
-        "benchmarks/manipulation/{model}/{cond}.tsv"
+        "benchmarks/{rep}manipulation/{model}/{cond}.tsv"
     conda:
         "../../envs/explain.yaml"
     threads: 2
     params:
-        settings=lambda wc: step_settings.manipulation(config, wc.model, wc.cond),
+        settings=lambda wc: step_settings.manipulation(
+            config, wc.model, wc.cond, replicate(wc)
+        ),
     script:
         "../scripts/manipulation.py"
 
@@ -63,11 +67,11 @@ rule manipulation:
 rule tdoa:
     input:
         data="results/data/{cond}.h5",
-        relevance=expand("results/relevance/{model}/{{cond}}.h5", model=models),
+        relevance=expand("results/{{rep}}relevance/{model}/{{cond}}.h5", model=models),
     output:
-        result="results/tdoa/{cond}.json",
+        result="results/{rep}tdoa/{cond}.json",
     log:
-        "logs/tdoa/{cond}.log",
+        "logs/{rep}tdoa/{cond}.log",
     conda:
         "../../envs/explain.yaml"
     threads: 1
@@ -80,18 +84,20 @@ rule tdoa:
 rule sanity:
     input:
         data="results/data/{cond}.h5",
-        checkpoint="results/models/{model}/{cond}.pth",
-        relevance="results/relevance/{model}/{cond}.h5",
+        checkpoint="results/{rep}models/{model}/{cond}.pth",
+        relevance="results/{rep}relevance/{model}/{cond}.h5",
     output:
-        result="results/sanity/{model}/{cond}.json",
+        result="results/{rep}sanity/{model}/{cond}.json",
     log:
-        "logs/sanity/{model}/{cond}.log",
+        "logs/{rep}sanity/{model}/{cond}.log",
     benchmark:
-        "benchmarks/sanity/{model}/{cond}.tsv"
+        "benchmarks/{rep}sanity/{model}/{cond}.tsv"
     conda:
         "../../envs/explain.yaml"
     threads: 2
     params:
-        settings=lambda wc: step_settings.sanity(config, wc.model, wc.cond),
+        settings=lambda wc: step_settings.sanity(
+            config, wc.model, wc.cond, replicate(wc)
+        ),
     script:
         "../scripts/sanity.py"

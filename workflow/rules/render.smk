@@ -1,10 +1,12 @@
-# Rendering: the manipulation figures, the best/worst sources' figures and audio, and the results page, under
-# the seed page's file names (sslrp.names).
+# Rendering: the manipulation and randomization figures (over every seed replicate), the best/worst sources'
+# figures and audio (replicate 0's), and the results page, under the seed page's file names (sslrp.names).
 
 
 rule manipulation_figure:
     input:
-        curves=expand("results/manipulation/{{model}}/{cond}.json", cond=conditions),
+        curves=lambda wc: every_replicate(
+            step_settings.manipulation_results, models=[wc.model]
+        ),
     output:
         figure=report(
             page_file(names.manipulation_figure("{model}")),
@@ -25,7 +27,9 @@ rule manipulation_figure:
 
 rule randomization_figure:
     input:
-        results=expand("results/sanity/{{model}}/{cond}.json", cond=conditions),
+        results=lambda wc: every_replicate(
+            step_settings.sanity_results, models=[wc.model]
+        ),
     output:
         figure=report(
             page_file(names.randomization_figure("{model}")),
@@ -100,7 +104,7 @@ rule page:
     input:
         datasets=expand("results/data/{cond}.h5", cond=conditions),
         localization="results/tables/localization.md",
-        summaries=step_settings.summaries(config),
+        summaries=every_replicate(step_settings.summaries),
         tdoa="results/tables/tdoa.md",
         sanity_table="results/tables/sanity.md",
         sanity=step_settings.sanity_results(config),

@@ -1,9 +1,10 @@
-# Tables: the per-job JSON results gathered into markdown + CSV tables (results/tables/).
+# Tables: the per-job JSON results gathered into markdown + CSV tables (results/tables/); with several seed
+# replicates, every number is their mean with a 95 % confidence interval.
 
 
 rule localization_table:
     input:
-        results=step_settings.summaries(config),
+        results=every_replicate(step_settings.summaries),
     output:
         md="results/tables/localization.md",
         csv=report(
@@ -18,16 +19,14 @@ rule localization_table:
         "../../envs/render.yaml"
     threads: 1
     params:
-        settings=step_settings.table("localization"),
+        settings=step_settings.table(config, "localization"),
     script:
         "../scripts/table.py"
 
 
 rule manipulation_table:
     input:
-        results=expand(
-            "results/manipulation/{model}/{cond}.json", model=models, cond=conditions
-        ),
+        results=every_replicate(step_settings.manipulation_results),
     output:
         md="results/tables/manipulation.md",
         csv=report(
@@ -42,16 +41,14 @@ rule manipulation_table:
         "../../envs/render.yaml"
     threads: 1
     params:
-        settings=step_settings.table("manipulation"),
+        settings=step_settings.table(config, "manipulation"),
     script:
         "../scripts/table.py"
 
 
 rule aopc_table:
     input:
-        results=expand(
-            "results/manipulation/{model}/{cond}.json", model=models, cond=conditions
-        ),
+        results=every_replicate(step_settings.manipulation_results),
     output:
         md="results/tables/aopc.md",
         csv=report(
@@ -66,16 +63,14 @@ rule aopc_table:
         "../../envs/render.yaml"
     threads: 1
     params:
-        settings=step_settings.table("aopc"),
+        settings=step_settings.table(config, "aopc"),
     script:
         "../scripts/table.py"
 
 
 rule srg_table:
     input:
-        results=expand(
-            "results/manipulation/{model}/{cond}.json", model=models, cond=conditions
-        ),
+        results=every_replicate(step_settings.manipulation_results),
     output:
         md="results/tables/srg.md",
         csv=report(
@@ -90,14 +85,14 @@ rule srg_table:
         "../../envs/render.yaml"
     threads: 1
     params:
-        settings=step_settings.table("srg"),
+        settings=step_settings.table(config, "srg"),
     script:
         "../scripts/table.py"
 
 
 rule tdoa_table:
     input:
-        results=expand("results/tdoa/{cond}.json", cond=conditions),
+        results=every_replicate(step_settings.tdoa_results),
     output:
         md="results/tables/tdoa.md",
         csv=report(
@@ -112,14 +107,14 @@ rule tdoa_table:
         "../../envs/render.yaml"
     threads: 1
     params:
-        settings=step_settings.table("tdoa"),
+        settings=step_settings.table(config, "tdoa"),
     script:
         "../scripts/table.py"
 
 
 rule randomization_table:
     input:
-        results=step_settings.sanity_results(config),
+        results=every_replicate(step_settings.sanity_results),
     output:
         md="results/tables/randomization.md",
         csv=report(
@@ -134,14 +129,14 @@ rule randomization_table:
         "../../envs/render.yaml"
     threads: 1
     params:
-        settings=step_settings.table("randomization"),
+        settings=step_settings.table(config, "randomization"),
     script:
         "../scripts/table.py"
 
 
 rule sanity_table:
     input:
-        results=step_settings.sanity_results(config),
+        results=every_replicate(step_settings.sanity_results),
     output:
         md="results/tables/sanity.md",
         csv=report(
@@ -156,14 +151,14 @@ rule sanity_table:
         "../../envs/render.yaml"
     threads: 1
     params:
-        settings=step_settings.table("sanity"),
+        settings=step_settings.table(config, "sanity"),
     script:
         "../scripts/table.py"
 
 
 rule conservation_table:
     input:
-        results=step_settings.sanity_results(config),
+        results=every_replicate(step_settings.sanity_results),
     output:
         md="results/tables/conservation.md",
         csv=report(
@@ -178,6 +173,6 @@ rule conservation_table:
         "../../envs/render.yaml"
     threads: 1
     params:
-        settings=step_settings.table("conservation"),
+        settings=step_settings.table(config, "conservation"),
     script:
         "../scripts/table.py"

@@ -1,32 +1,43 @@
-# Training: one model per condition (or the user's pretrained checkpoint), optionally warm-started from
-# another condition's checkpoint of the same model.
+# Training: one model per condition and seed replicate (or the user's pretrained checkpoint), optionally
+# warm-started from another condition's checkpoint of the same model and replicate. `{rep}` is "" for
+# replicate 0 and "replicates/<r>/" for the others (sslrp.names.replicate_prefix).
 
 
 rule train:
     input:
         data="results/data/{cond}.h5",
         pretrained=lambda wc: pretrained_checkpoint(wc.model, wc.cond),
-        init=lambda wc: warm_start_checkpoint(wc.model, wc.cond),
+        init=lambda wc: warm_start_checkpoint(wc.model, wc.cond, wc.rep),
     output:
-        checkpoint="results/models/{model}/{cond}.pth",
+        checkpoint="results/{rep}models/{model}/{cond}.pth",
         history=report(
-            "results/models/{model}/{cond}.csv",
+            "results/{rep}models/{model}/{cond}.csv",
             caption="../report/training.rst",
             category="Training",
             subcategory="{model}",
-            labels={"model": "{model}", "condition": "{cond}", "file": "history"},
+            labels={
+                "model": "{model}",
+                "condition": "{cond}",
+                "replicate": "{rep}",
+                "file": "history",
+            },
         ),
         curve=report(
-            "results/models/{model}/{cond}.png",
+            "results/{rep}models/{model}/{cond}.png",
             caption="../report/training.rst",
             category="Training",
             subcategory="{model}",
-            labels={"model": "{model}", "condition": "{cond}", "file": "loss curve"},
+            labels={
+                "model": "{model}",
+                "condition": "{cond}",
+                "replicate": "{rep}",
+                "file": "loss curve",
+            },
         ),
     log:
-        "logs/train/{model}/{cond}.log",
+        "logs/{rep}train/{model}/{cond}.log",
     benchmark:
-        "benchmarks/train/{model}/{cond}.tsv"
+        "benchmarks/{rep}train/{model}/{cond}.tsv"
     conda:
         "../../envs/train.yaml"
     threads: config["training"]["threads"]
@@ -34,6 +45,8 @@ rule train:
         gpu=1,
         mem_mb=8000,
     params:
-        settings=lambda wc: step_settings.train(config, wc.model, wc.cond),
+        settings=lambda wc: step_settings.train(
+            config, wc.model, wc.cond, replicate(wc)
+        ),
     script:
         "../scripts/train.py"

@@ -7,14 +7,17 @@ from pathlib import Path
 import yaml
 
 from sslrp import dataset, page, step_settings, steps
+from sslrp.replicates import split as split_replicates
 
 
 def run(datasets, localization, summaries, tdoa, md, conditions, models, config, sanity_table=None, sanity=(),
-        figures=(), html=None, log=None):
+        figures=(), html=None, replicates=1, log=None):
     """Write the page `md` (index.md) and `html` (index.html, beside it) from the `datasets`, the `localization`,
-    `tdoa` and `sanity_table` tables (markdown), the evaluation `summaries` and the `sanity` results (sanity.py);
-    the page links the `figures` beside them."""
+    `tdoa` and `sanity_table` tables (markdown), the evaluation `summaries` (of every seed replicate, replicate
+    0's first) and replicate 0's `sanity` results (sanity.py); the page links the `figures` beside them."""
     log = steps.logger(log)
+    summaries = [[json.loads(Path(path).read_text()) for path in share]
+                 for share in split_replicates(summaries, replicates)]
     if html is not None and Path(html) != Path(md).with_suffix(".html"):
         raise ValueError(f"{html}: the HTML page is written beside {md}, as {Path(md).with_suffix('.html')}")
     t60_rows = []
@@ -28,7 +31,8 @@ def run(datasets, localization, summaries, tdoa, md, conditions, models, config,
         tdoa_table=Path(tdoa).read_text(),
         t60_rows=t60_rows,
         config_yaml=yaml.safe_dump(config, sort_keys=False),
-        summaries=[json.loads(Path(path).read_text()) for path in summaries],
+        summaries=summaries[0],
+        replicate_summaries=tuple(summaries[1:]),
         sanity_table=Path(sanity_table).read_text() if sanity_table else "",
         sanity_results=tuple(json.loads(Path(path).read_text()) for path in sanity),
         max_similarity=config["sanity"]["max_similarity"],
@@ -45,9 +49,9 @@ def cli():
     settings = step_settings.page(config)
     r = args.results
     run([f"{r}/data/{c}.h5" for c in settings["conditions"]], f"{r}/tables/localization.md",
-        step_settings.summaries(config, f"{r}/evaluation"), f"{r}/tables/tdoa.md", f"{r}/page/index.md",
-        **settings, sanity_table=f"{r}/tables/sanity.md", sanity=step_settings.sanity_results(config, f"{r}/sanity"),
-        log=args.log)
+        step_settings.every_replicate(step_settings.summaries, config, results=r), f"{r}/tables/tdoa.md",
+        f"{r}/page/index.md", **settings, sanity_table=f"{r}/tables/sanity.md",
+        sanity=step_settings.sanity_results(config, r), log=args.log)
 
 
 if "snakemake" in globals():

@@ -58,12 +58,12 @@ def run(data, checkpoint, relevance, curve, model_name, cond, window, n_mics, pe
 
 
 def cli():
-    p = steps.model_parser(__doc__)
+    p = steps.model_parser(__doc__, replicate=True)
     p.add_argument("--relevance", required=True)
     p.add_argument("--out", required=True, help="curve (JSON)")
     args = p.parse_args()
     config = steps.load_config(args.config)
-    settings = step_settings.manipulation(config, args.model, args.cond)
+    settings = step_settings.manipulation(config, args.model, args.cond, args.replicate)
     run(args.data, args.checkpoint, args.relevance, args.out, **settings, threads=2, log=args.log)
 
 

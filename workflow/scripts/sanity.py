@@ -40,12 +40,12 @@ def run(data, checkpoint, relevance, result, model_name, cond, window, n_mics, d
 
 
 def cli():
-    p = steps.model_parser(__doc__)
+    p = steps.model_parser(__doc__, replicate=True)
     p.add_argument("--relevance", required=True, help="the model's relevance HDF5 (relevance.py)")
     p.add_argument("--out", required=True, help="result (JSON)")
     args = p.parse_args()
     config = steps.load_config(args.config)
-    settings = step_settings.sanity(config, args.model, args.cond)
+    settings = step_settings.sanity(config, args.model, args.cond, args.replicate)
     run(args.data, args.checkpoint, args.relevance, args.out, **settings, threads=2, log=args.log)
 
 

@@ -1,16 +1,20 @@
-"""Collect per-job JSON results into one table (markdown + CSV): localization, manipulation, AOPC or TDoA."""
+"""Collect per-job JSON results into one table (markdown + CSV), over the seed replicates if there are several."""
 
 import json
 
 from sslrp import step_settings, steps, tables
+from sslrp.replicates import combine, split
 
 
-def run(results, md, csv, kind, digits=3, log=None):
-    """Write the `kind` table of the JSON `results` files as markdown (`md`) and CSV (`csv`)."""
+def run(results, md, csv, kind, digits=3, replicates=1, log=None):
+    """Write the `kind` table of the JSON `results` files as markdown (`md`) and CSV (`csv`). With several seed
+    `replicates`, `results` holds every replicate's files (replicate 0's first) and every number of the table is
+    their mean with a 95 % confidence interval (sslrp.replicates)."""
     log = steps.logger(log)
-    rows = tables.ROWS[kind]([json.loads(open(path).read()) for path in results])
+    rows = combine([tables.ROWS[kind]([json.loads(open(path).read()) for path in share])
+                    for share in split(results, replicates)])
     tables.write(rows, md, csv, digits)
-    log.info(f"{kind} table: {len(rows)} rows from {len(results)} files")
+    log.info(f"{kind} table: {len(rows)} rows from {len(results)} files ({replicates} replicate(s))")
 
 
 def cli():
@@ -18,10 +22,15 @@ def cli():
     p.add_argument("--kind", required=True, choices=sorted(tables.ROWS))
     p.add_argument("--md", required=True)
     p.add_argument("--csv", required=True)
+    p.add_argument("--replicates", type=int, default=None,
+                   help="seed replicates the files are of, replicate 0's first (default: training.replicates)")
     p.add_argument("results", nargs="+",
-                   help="JSON files from evaluate.py / srp_baseline.py, manipulation.py or tdoa.py")
+                   help="JSON files from evaluate.py / srp_baseline.py, manipulation.py, tdoa.py or sanity.py")
     args = p.parse_args()
-    run(args.results, args.md, args.csv, **step_settings.table(args.kind), log=args.log)
+    settings = step_settings.table(steps.load_config(args.config), args.kind)
+    if args.replicates:
+        settings["replicates"] = args.replicates
+    run(args.results, args.md, args.csv, **settings, log=args.log)
 
 
 if "snakemake" in globals():

@@ -49,7 +49,7 @@ def run(data, checkpoint, history, curve, model_name, window, n_mics, settings, 
 
 
 def cli():
-    p = steps.model_parser(__doc__, checkpoint=False)
+    p = steps.model_parser(__doc__, checkpoint=False, replicate=True)
     p.add_argument("--out", required=True, help="checkpoint (.pth); the CSV and PNG go beside it")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: training.threads)")
     p.add_argument("--init", help="checkpoint to start from (default: training.warm_start's, if any)")
@@ -59,7 +59,7 @@ def cli():
     warm_from = step_settings.warm_start_source(config, args.cond)  # its checkpoint lies beside --out
     init = args.init or (warm_from and str(out.with_name(f"{warm_from}.pth")))
     run(args.data, out, out.with_suffix(".csv"), out.with_suffix(".png"),
-        **step_settings.train(config, args.model, args.cond), threads=args.threads or config["training"]["threads"],
+        **step_settings.train(config, args.model, args.cond, args.replicate), threads=args.threads or config["training"]["threads"],
         pretrained=step_settings.pretrained_checkpoint(config, args.model, args.cond), init=init, log=args.log)
 
 

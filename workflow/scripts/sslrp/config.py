@@ -79,6 +79,10 @@ def _check_semantics(config):
                 raise ConfigError(f"pretrained.{model}.{cond}: no such condition (known: {', '.join(known)})")
             if not Path(path).is_file():
                 raise ConfigError(f"pretrained.{model}.{cond}: checkpoint {path!r} does not exist")
+            if config["training"]["replicates"] > 1:
+                raise ConfigError(f"pretrained.{model}.{cond}: a pretrained checkpoint is one model, but "
+                                  f"training.replicates is {config['training']['replicates']}; set it to 1, or "
+                                  "remove the checkpoint to train every replicate")
     _check_warm_start(config["training"]["warm_start"], known)
     percents = config["manipulation"]["percents"]
     if 0 not in percents or max(percents) <= 0:

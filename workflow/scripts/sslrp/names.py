@@ -47,6 +47,29 @@ def parse_condition(name):
     return match["snr"], match["t60"]
 
 
+# --- seed replicates (training.replicates) ---------------------------------------------------------------------
+# Replicate 0 is the workflow's results as they always were (results/models/..., results/relevance/...); replicate
+# r >= 1 mirrors them under results/replicates/<r>/. The rules' `{rep}` wildcard is that prefix, "" for replicate 0,
+# so one rule serves every replicate and replicate 0's paths do not change with training.replicates.
+REPLICATE_PREFIX_RE = r"(replicates/[1-9][0-9]*/)?"
+
+
+def replicate_prefix(replicate):
+    """The folder prefix of `replicate`'s results below results/: "" for 0, "replicates/2/" for 2."""
+    replicate = int(replicate)
+    if replicate < 0:
+        raise ValueError(f"replicate {replicate}: replicates are numbered from 0")
+    return "" if replicate == 0 else f"replicates/{replicate}/"
+
+
+def parse_replicate(prefix):
+    """The replicate number of a `{rep}` wildcard value: the inverse of `replicate_prefix`."""
+    match = re.fullmatch(REPLICATE_PREFIX_RE, prefix)
+    if match is None:
+        raise ValueError(f"{prefix!r} is not a replicate prefix (\"\" or \"replicates/<r>/\")")
+    return int(prefix.split("/")[1]) if prefix else 0
+
+
 # --- the results page's file names (the seed page's), relative to results/page/ ------------------------------
 # Called with wildcard patterns ("{model}", ...) they give the rules' output patterns.
 

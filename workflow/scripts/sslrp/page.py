@@ -47,6 +47,9 @@ class PageSpec:
     sanity_table: the sanity checks' summary table (markdown; tables.sanity_rows), or "" (no such section).
     sanity_results: sanity.py results of every model x condition (randomization cascade, conservation).
     max_similarity: the rank correlation above which the fully randomized model's relevance fails the check.
+    replicate_summaries: per seed replicate after the first (training.replicates > 1), its evaluation summaries
+        like `summaries`; the tables then give means over the replicates, while `summaries` (replicate 0's) give
+        the verdicts and the per-source figures are replicate 0's.
     title: the page title (default: the paper's).
     """
 
@@ -60,6 +63,7 @@ class PageSpec:
     sanity_table: str = ""
     sanity_results: tuple = ()
     max_similarity: float = 0.5
+    replicate_summaries: tuple = ()
     title: str = TITLE
 
     def __post_init__(self):
@@ -71,9 +75,11 @@ class PageSpec:
         if missing:
             raise ValueError(f"no evaluation summary for (model, condition) {missing}")
 
-    def verdict(self, model, condition):
-        """Whether `model` localizes in `condition` (sslrp.verdict), next to SRP-PHAT where it was run."""
-        by_key = {(s["model"], s["condition"]): s for s in self.summaries}
+    def verdict(self, model, condition, replicate=0):
+        """Whether `model` (of seed `replicate`) localizes in `condition` (sslrp.verdict), next to SRP-PHAT
+        where it was run."""
+        summaries = self.summaries if replicate == 0 else self.replicate_summaries[replicate - 1]
+        by_key = {(s["model"], s["condition"]): s for s in summaries}
         return verdict.judge(by_key[model, condition], by_key.get((srp.NAME, condition)))
 
 
@@ -87,6 +93,8 @@ def page_blocks(spec):
         blocks += [("heading", 3, MODEL_LABELS[model], True),
                    ("image", names.manipulation_figure(model))]
     blocks += [("heading", 2, "Feature Inspection", False), ("text", INTRO), ("text", verdict_tally(spec))]
+    if spec.replicate_summaries:
+        blocks.append(("text", replicate_note(spec)))
     for condition in spec.conditions:
         blocks += _condition_blocks(spec, condition)
     return blocks + _table_blocks(spec)
@@ -105,6 +113,27 @@ def verdict_tally(spec):
     return (f"Of the {len(statuses)} trained models (model x condition), {counts}: {verdict.criterion()}. "
             "Each model's verdict stands under its name below; explanations of a model that does not "
             "localize show what an untrained network attends to, not what the paper's models learned.")
+
+
+def replicate_note(spec):
+    """With several seed replicates: what the page shows of which replicate, and whether replicate 0's verdicts
+    (the ones written on the page) hold for the models trained from the other seeds."""
+    n = 1 + len(spec.replicate_summaries)
+    pairs = [(m, c) for m in _ordered(spec.models, MANIPULATION_ORDER) for c in spec.conditions]
+    differing = []
+    for m, c in pairs:
+        statuses = [spec.verdict(m, c, r).status for r in range(n)]
+        if len(set(statuses)) > 1:
+            tally = ", ".join(f"{s} in {statuses.count(s)}" for s in dict.fromkeys(statuses))
+            differing.append(f"{MODEL_LABELS[m]} ({condition_label(c)}): {tally}")
+    agreement = (f"Replicate 0's verdict holds for every replicate in all {len(pairs)} model x condition pairs."
+                 if not differing else
+                 f"Replicate 0's verdict holds for every replicate in {len(pairs) - len(differing)} of {len(pairs)} "
+                 f"model x condition pairs; it differs between seeds for {'; '.join(differing)}.")
+    return (f"Every model was trained from {n} seeds (training.replicates). The tables give the mean over the "
+            f"{n} replicates with a 95 % confidence interval (mean ± half-width); the manipulation and "
+            "randomization figures draw the mean with the replicates' range shaded. The verdicts, the sentences "
+            f"and the best and worst sources are replicate 0's. {agreement}")
 
 
 def _condition_blocks(spec, condition):

@@ -111,12 +111,28 @@ def _plot_gcc(ax, x, partner, max_lag, title):
     ax.set(title=title, xlabel="Lag [samples]", ylabel="GCC-PHAT")
 
 
+def _line_with_spread(ax, x, values, **style):
+    """Plot `values` against `x`: one curve, or (a [replicates, len(x)] array) the replicates' mean with their
+    range (min to max) shaded in the line's colour."""
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    (line,) = ax.plot(x, values.mean(axis=0), **style)
+    if len(values) > 1:
+        ax.fill_between(x, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.2, linewidth=0)
+    return line
+
+
+def _spread_note(n_replicates):
+    """What a figure over seed replicates shows, for its title ("" for one replicate)."""
+    return f" (mean of {n_replicates} seed replicates, range shaded)" if n_replicates > 1 else ""
+
+
 def manipulation_figure(curves, model_label):
     """Localization MAE vs. removed input samples: one panel per condition, one line per ordering.
 
     `curves` maps condition name -> ordering -> (percents, mae_values), e.g.
     {"SNR_25_T60_0.15": {"relevance": ([0, 10, ...], [0.09, 0.2, ...]), "energy": ..., "random": ...}}.
-    Panels follow the dict order and are laid out in a near-square grid (4 conditions -> 2 x 2); the
+    With seed replicates, mae_values is one row per replicate and the line is their mean with their range
+    shaded. Panels follow the dict order and are laid out in a near-square grid (4 conditions -> 2 x 2); the
     y axis is shared so the conditions compare at a glance. `fig.axes` holds exactly one axis per panel.
     """
     if not curves:
@@ -125,15 +141,17 @@ def manipulation_figure(curves, model_label):
     nrows = math.ceil(len(curves) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.5 * ncols, 3.5 * nrows), sharey=True,
                              squeeze=False, layout="constrained")
+    n_replicates = 1
     for ax, (condition, orderings) in zip(axes.flat, curves.items()):
         for ordering, (percents, mae) in orderings.items():
-            ax.plot(percents, mae, marker="o", label=ordering, color=ORDERING_COLORS.get(ordering))
+            n_replicates = max(n_replicates, len(np.atleast_2d(mae)))
+            _line_with_spread(ax, percents, mae, marker="o", label=ordering, color=ORDERING_COLORS.get(ordering))
         ax.set(title=condition_label(condition), xlabel="Removed samples [%]", ylabel="MAE [m]")
         ax.grid(alpha=0.3)
         ax.legend(title="Ordering")
     for ax in axes.flat[len(curves):]:
         fig.delaxes(ax)
-    fig.suptitle(f"{model_label}: input manipulation")
+    fig.suptitle(f"{model_label}: input manipulation{_spread_note(n_replicates)}")
     return fig
 
 
@@ -179,18 +197,22 @@ def randomization_figure(results, model_label):
     model's (left) and GCC-PHAT TDoA anomalies on the relevance (right, microphones dashed) against the
     number of layer groups re-initialized from the output; one line per condition.
 
-    `results` maps condition name -> sanity.py result ({"randomization": rows, "microphone_tdoa": ...}).
+    `results` maps condition name -> sanity.py result ({"randomization": rows, "microphone_tdoa": ...}), or
+    a list of them, one per seed replicate: the lines are then their mean with their range shaded.
     """
     if not results:
         raise ValueError("randomization_figure needs at least one condition")
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
-    for i, (condition, result) in enumerate(results.items()):
-        rows, color = result["randomization"], f"C{i}"
+    for i, (condition, replicates) in enumerate(results.items()):
+        replicates = replicates if isinstance(replicates, list) else [replicates]
+        rows, color = replicates[0]["randomization"], f"C{i}"
         depth = [r["depth"] for r in rows]
         label = condition_label(condition)
-        left.plot(depth, [r["spearman"] for r in rows], marker="o", color=color, label=label)
-        right.plot(depth, [r["tdoa_anomaly_percent"] for r in rows], marker="o", color=color, label=label)
-        right.axhline(result["microphone_tdoa"]["anomaly_percent"], color=color, linestyle="--", alpha=0.6)
+        for ax, key in ((left, "spearman"), (right, "tdoa_anomaly_percent")):
+            values = [[r[key] for r in result["randomization"]] for result in replicates]
+            _line_with_spread(ax, depth, values, marker="o", color=color, label=label)
+        right.axhline(np.mean([r["microphone_tdoa"]["anomaly_percent"] for r in replicates]), color=color,
+                      linestyle="--", alpha=0.6)
     layers = [r["layer"] for r in rows]
     for ax in (left, right):
         ax.set_xticks(depth, ["trained", *(f"+{name}" for name in layers[1:])], rotation=45, ha="right")
@@ -199,5 +221,5 @@ def randomization_figure(results, model_label):
     left.set(ylabel="Spearman ρ of |relevance| with trained", title="Similarity to the trained model's relevance")
     right.set(ylabel="TDoA anomalies [%]", title="GCC-PHAT on relevance (dashed: microphones)")
     left.legend(title="Condition")
-    fig.suptitle(f"{model_label}: cascading parameter randomization")
+    fig.suptitle(f"{model_label}: cascading parameter randomization{_spread_note(len(replicates))}")
     return fig

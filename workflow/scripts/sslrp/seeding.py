@@ -17,3 +17,12 @@ def _tag(purpose):
 def rng(seed, purpose, *indices):
     """A numpy Generator for `purpose` (e.g. "noise") and optional integer indices."""
     return np.random.default_rng(np.random.SeedSequence([int(seed), _tag(purpose), *map(int, indices)]))
+
+
+def replicate_seed(seed, replicate):
+    """The seed of seed replicate `replicate` (training.replicates): the config's own seed for replicate 0, so
+    that a single-replicate run is the run it always was, and for the others a seed derived from (seed,
+    replicate) alone, so that adding replicates leaves the existing ones as they are."""
+    if int(replicate) == 0:
+        return int(seed)
+    return int(rng(seed, "replicate", replicate).integers(2**31))

@@ -8,7 +8,7 @@ its jobs. Light imports only: the Snakemake process loads this module before any
 """
 
 from . import config as configuration
-from . import srp, tables
+from . import names, seeding, srp, tables
 
 
 def condition(config, cond):
@@ -41,8 +41,20 @@ def _model(config, model):
             "n_mics": config["geometry"]["array"]["n_mics"], "device": config["training"]["device"]}
 
 
-def train(config, model, cond):
-    return {**_model(config, model), "settings": config["training"][model], "seed": config["seed"]}
+def replicates(config):
+    """The seed replicates' numbers (training.replicates): 0 is the workflow's usual results, the others lie under
+    results/replicates/<r>/ (sslrp.names.replicate_prefix)."""
+    return range(config["training"]["replicates"])
+
+
+def replicate_seed(config, replicate):
+    """The seed of everything random in one replicate's jobs (training, the random ordering, the sanity subset):
+    the config's seed for replicate 0, one derived from it for the others (sslrp.seeding.replicate_seed)."""
+    return seeding.replicate_seed(config["seed"], replicate)
+
+
+def train(config, model, cond, replicate=0):
+    return {**_model(config, model), "settings": config["training"][model], "seed": replicate_seed(config, replicate)}
 
 
 def pretrained_checkpoint(config, model, cond):
@@ -75,18 +87,19 @@ def select_sources(config):
     return {}
 
 
-def manipulation(config, model, cond):
+def manipulation(config, model, cond, replicate=0):
     m = config["manipulation"]
     return {**_model(config, model), "cond": cond, "percents": m["percents"], "orderings": m["orderings"],
-            "batch_size": config["explain"]["batch_size"], "seed": config["seed"], "gate": config["explain"]["gate"],
+            "batch_size": config["explain"]["batch_size"], "seed": replicate_seed(config, replicate),
+            "gate": config["explain"]["gate"],
             "attribution_settings": m["attribution"], "imputation": m["imputation"]}
 
 
-def sanity(config, model, cond):
+def sanity(config, model, cond, replicate=0):
     t = config["tdoa"]
     return {**_model(config, model), "cond": cond, "gate": config["explain"]["gate"],
             "batch_size": config["explain"]["batch_size"], "n_windows": config["sanity"]["windows"],
-            "seed": config["seed"], "pair": t["pair"], "max_lag": t["max_lag"],
+            "seed": replicate_seed(config, replicate), "pair": t["pair"], "max_lag": t["max_lag"],
             "sound_speed": config["geometry"]["sound_speed"]}
 
 
@@ -95,16 +108,17 @@ def tdoa(config, cond):
             "max_lag": config["tdoa"]["max_lag"], "sound_speed": config["geometry"]["sound_speed"]}
 
 
-def table(kind):
-    return {"kind": kind, "digits": tables.DIGITS[kind]}
+def table(config, kind):
+    return {"kind": kind, "digits": tables.DIGITS[kind], "replicates": config["training"]["replicates"]}
 
 
 def manipulation_figure(config, model):
-    return {"model_name": model, "orderings": config["manipulation"]["figure_orderings"]}
+    return {"model_name": model, "orderings": config["manipulation"]["figure_orderings"],
+            "replicates": config["training"]["replicates"]}
 
 
 def randomization_figure(config, model):
-    return {"model_name": model}
+    return {"model_name": model, "replicates": config["training"]["replicates"]}
 
 
 def render_source(config, model, cond, extreme):
@@ -112,19 +126,46 @@ def render_source(config, model, cond, extreme):
 
 
 def page(config):
-    return {"conditions": list(configuration.conditions(config)), "models": config["models"], "config": config}
+    return {"conditions": list(configuration.conditions(config)), "models": config["models"], "config": config,
+            "replicates": config["training"]["replicates"]}
 
 
-def summaries(config, folder="results/evaluation"):
-    """The evaluation summaries the localization table and the page read: every model x condition's, then
-    SRP-PHAT's per condition when `srp.enabled`."""
+def _folder(results, replicate, step):
+    """Where `step`'s results of `replicate` lie: results/<step> for replicate 0, results/replicates/<r>/<step>."""
+    return f"{results}/{names.replicate_prefix(replicate)}{step}"
+
+
+def summaries(config, results="results", replicate=0):
+    """The evaluation summaries of one replicate that the localization table and the page read: every model x
+    condition's, then SRP-PHAT's per condition when `srp.enabled` (it trains nothing, so every replicate reads
+    the same SRP-PHAT summaries)."""
     conditions = configuration.conditions(config)
+    folder = _folder(results, replicate, "evaluation")
     paths = [f"{folder}/{m}/{c}/summary.json" for m in config["models"] for c in conditions]
     if config["srp"]["enabled"]:
-        paths += [f"{folder}/{srp.NAME}/{c}/summary.json" for c in conditions]
+        paths += [f"{results}/evaluation/{srp.NAME}/{c}/summary.json" for c in conditions]
     return paths
 
 
-def sanity_results(config, folder="results/sanity"):
-    """The sanity.py results of every model x condition, which the sanity tables and the page read."""
-    return [f"{folder}/{m}/{c}.json" for m in config["models"] for c in configuration.conditions(config)]
+def sanity_results(config, results="results", replicate=0, models=None):
+    """The sanity.py results of one replicate's model x condition (`models`: default all), which the sanity
+    tables, the randomization figures and the page read."""
+    folder = _folder(results, replicate, "sanity")
+    return [f"{folder}/{m}/{c}.json" for m in models or config["models"] for c in configuration.conditions(config)]
+
+
+def manipulation_results(config, results="results", replicate=0, models=None):
+    """The manipulation.py curves of one replicate's model x condition (`models`: default all)."""
+    folder = _folder(results, replicate, "manipulation")
+    return [f"{folder}/{m}/{c}.json" for m in models or config["models"] for c in configuration.conditions(config)]
+
+
+def tdoa_results(config, results="results", replicate=0):
+    """The tdoa.py results of one replicate, one per condition."""
+    return [f"{_folder(results, replicate, 'tdoa')}/{c}.json" for c in configuration.conditions(config)]
+
+
+def every_replicate(files, config, **kwargs):
+    """`files(config, replicate=r, **kwargs)` of every replicate, replicate 0's first: what a table or figure over
+    the replicates reads (it splits the list back into training.replicates equal parts)."""
+    return [path for r in replicates(config) for path in files(config, replicate=r, **kwargs)]

@@ -61,8 +61,9 @@ def parser(description):
     return p
 
 
-def model_parser(description, cond=True, checkpoint=True):
-    """A parser for a step on one model (and condition): --model, --cond, --data and --checkpoint."""
+def model_parser(description, cond=True, checkpoint=True, replicate=False):
+    """A parser for a step on one model (and condition): --model, --cond, --data and --checkpoint, and
+    --replicate for a step whose seed depends on the seed replicate."""
     p = parser(description)
     p.add_argument("--model", required=True, choices=names.MODELS)
     if cond:
@@ -70,6 +71,9 @@ def model_parser(description, cond=True, checkpoint=True):
     p.add_argument("--data", required=True, help="dataset HDF5 of the condition")
     if checkpoint:
         p.add_argument("--checkpoint", required=True, help="model checkpoint (.pth)")
+    if replicate:
+        p.add_argument("--replicate", type=int, default=0,
+                       help="seed replicate (training.replicates) whose seed to use; default 0, the config's seed")
     return p
 
 

@@ -2,11 +2,13 @@
 
 import math
 
-from . import manipulation, names, verdict
+from . import manipulation, names, replicates, verdict
 from .io import write_csv, write_text
 
 
 def _cell(value, digits):
+    if isinstance(value, replicates.Estimate):
+        return value.format(digits)
     if isinstance(value, float):
         return "–" if math.isnan(value) else f"{value:.{digits}f}"
     return str(value)
@@ -21,9 +23,20 @@ def markdown(rows, digits=3):
 
 
 def write(rows, md_path, csv_path, digits=3):
-    """Write `rows` as markdown and CSV."""
+    """Write `rows` as markdown and CSV. A column of replicates.Estimate (tables over seed replicates) is one
+    `mean ± half-width` column in markdown and two in the CSV: the mean, and the confidence interval's
+    half-width beside it."""
     write_text(md_path, markdown(rows, digits))
-    write_csv(csv_path, list(rows[0]), [list(row.values()) for row in rows])
+    header = list(rows[0])
+    ranged = {k for row in rows for k, v in row.items() if isinstance(v, replicates.Estimate)}
+    csv_header = [name for k in header for name in ([k, f"{k} ±{replicates.CI_LABEL}"] if k in ranged else [k])]
+    write_csv(csv_path, csv_header, [[v for k in header for v in _csv_values(row[k], k in ranged)] for row in rows])
+
+
+def _csv_values(value, ranged):
+    if isinstance(value, replicates.Estimate):
+        return [value.mean, value.half_width]
+    return [value, ""] if ranged else [value]
 
 
 def localization_rows(summaries):
