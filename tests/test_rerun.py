@@ -76,7 +76,7 @@ def test_new_snr_of_one_condition_runs_only_that_condition_and_the_aggregates(ti
     assert set(per_cond) - {None} == {"SNR_25_T60_0.2"}  # nothing of SNR_10_T60_0.4 runs again
     assert {"simulate_shard", "gather_dataset", "train", "evaluate", "relevance"} <= per_cond["SNR_25_T60_0.2"]
     for model in MODELS:
-        assert ("train", {"model": model, "cond": "SNR_25_T60_0.2"}) in [(r, w) for r, w, _ in jobs]
+        assert ("train", {"rep": "", "model": model, "cond": "SNR_25_T60_0.2"}) in [(r, w) for r, w, _ in jobs]
     aggregates = per_cond.get(None, set())
     assert {"localization_table", "page"} <= aggregates
     assert "corpus" not in aggregates  # the corpus does not depend on the condition
