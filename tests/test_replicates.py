@@ -14,7 +14,6 @@ from sslrp import config as configuration
 from sslrp import names, page, plots, replicates, seeding, step_settings, tables
 from test_page import make_spec, summary
 
-
 # --- paths and seeds -----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("replicate, prefix", [(0, ""), (1, "replicates/1/"), (12, "replicates/12/")])
@@ -56,12 +55,13 @@ def test_summaries_of_every_replicate_share_srp_phat(tiny_config):
               "srp": {**tiny_config["srp"], "enabled": True}}
     cond = next(iter(configuration.conditions(config)))
     first, second = replicates.split(step_settings.every_replicate(step_settings.summaries, config), 2)
-    assert first == [f"results/evaluation/loc_cnn/{cond}/summary.json", f"results/evaluation/srp_phat/{cond}/summary.json"]
+    assert first == [f"results/evaluation/loc_cnn/{cond}/summary.json",
+                     f"results/evaluation/srp_phat/{cond}/summary.json"]
     assert second == [f"results/replicates/1/evaluation/loc_cnn/{cond}/summary.json", first[1]]
 
 
 def test_pretrained_checkpoint_and_several_replicates_is_a_config_error(tmp_path):
-    from conftest import TINY_RAW_CONFIG, TINY_COND
+    from conftest import TINY_COND, TINY_RAW_CONFIG
 
     checkpoint = tmp_path / "model.pth"
     checkpoint.write_bytes(b"")

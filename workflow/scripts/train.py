@@ -59,7 +59,8 @@ def cli():
     warm_from = step_settings.warm_start_source(config, args.cond)  # its checkpoint lies beside --out
     init = args.init or (warm_from and str(out.with_name(f"{warm_from}.pth")))
     run(args.data, out, out.with_suffix(".csv"), out.with_suffix(".png"),
-        **step_settings.train(config, args.model, args.cond, args.replicate), threads=args.threads or config["training"]["threads"],
+        **step_settings.train(config, args.model, args.cond, args.replicate),
+        threads=args.threads or config["training"]["threads"],
         pretrained=step_settings.pretrained_checkpoint(config, args.model, args.cond), init=init, log=args.log)
 
 

@@ -72,7 +72,8 @@ def combine(tables):
         for key in (k for k in KEYS if k in rows[0]):
             values = [row.get(key) for row in rows]
             if len(set(map(str, values))) != 1:
-                raise ValueError(f"the replicates' rows do not match: {key} is {values} in replicates 0..{len(rows) - 1}")
+                raise ValueError(f"the replicates' rows do not match: {key} is {values} in replicates "
+                                 f"0..{len(rows) - 1}")
         combined.append({key: _combine_column([row[key] for row in rows]) for key in rows[0]}
                         | {"replicates": len(rows)})
     return combined
