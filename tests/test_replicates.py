@@ -178,3 +178,23 @@ def test_page_says_whether_replicate_zeros_verdicts_hold():
             "seeds for LocCNN (T60 0.15 s, SNR 25 dB): localizes in 1, does not localize in 1.") in markdown
     # the page's own verdict sentences stay replicate 0's
     assert "LocCNN localizes: test MAE 0.081 m" in markdown
+
+
+def test_table_cli_combines_the_replicates_it_is_told_of(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    files = []
+    for r, mae in enumerate((0.10, 0.14)):
+        files.append(tmp_path / f"summary{r}.json")
+        files[-1].write_text(json.dumps({**summary("loc_cnn", "SNR_25_T60_0.15", mae, 0.05), "model": "loc_cnn"}))
+    cmd = [sys.executable, str(REPO / "workflow" / "scripts" / "table.py"), "--kind", "localization",
+           "--md", str(tmp_path / "t.md"), "--csv", str(tmp_path / "t.csv"), "--replicates", "2", *map(str, files)]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with open(tmp_path / "t.csv") as f:
+        (record,) = list(csv.DictReader(f))
+    assert float(record["MAE [m]"]) == pytest.approx(0.12) and record["replicates"] == "2"

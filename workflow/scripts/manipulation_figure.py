@@ -35,13 +35,11 @@ def cli():
     p.add_argument("--out", required=True)
     p.add_argument("--orderings", nargs="+", default=None,
                    help="curves to draw (default: the config's manipulation.figure_orderings)")
-    p.add_argument("--replicates", type=int, default=None,
-                   help="seed replicates the curves are of, replicate 0's first (default: training.replicates)")
+    steps.replicates_argument(p)
     p.add_argument("curves", nargs="+", help="curve JSON files from manipulation.py, one per condition (and replicate)")
     args = p.parse_args()
     settings = step_settings.manipulation_figure(steps.load_config(args.config), args.model)
-    settings |= {"orderings": args.orderings} if args.orderings else {}
-    settings |= {"replicates": args.replicates} if args.replicates else {}
+    settings |= steps.given(args, "orderings", "replicates")
     run(args.curves, args.out, **settings, log=args.log)
 
 

@@ -27,12 +27,11 @@ def cli():
     p = steps.parser(__doc__)
     p.add_argument("--model", required=True, choices=names.MODELS)
     p.add_argument("--out", required=True, help="figure (PNG)")
-    p.add_argument("--replicates", type=int, default=None,
-                   help="seed replicates the results are of, replicate 0's first (default: training.replicates)")
+    steps.replicates_argument(p)
     p.add_argument("results", nargs="+", help="sanity.py result JSON files, one per condition (and replicate)")
     args = p.parse_args()
     settings = step_settings.randomization_figure(steps.load_config(args.config), args.model)
-    settings |= {"replicates": args.replicates} if args.replicates else {}
+    settings |= steps.given(args, "replicates")
     run(args.results, args.out, **settings, log=args.log)
 
 

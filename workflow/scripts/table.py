@@ -22,14 +22,11 @@ def cli():
     p.add_argument("--kind", required=True, choices=sorted(tables.ROWS))
     p.add_argument("--md", required=True)
     p.add_argument("--csv", required=True)
-    p.add_argument("--replicates", type=int, default=None,
-                   help="seed replicates the files are of, replicate 0's first (default: training.replicates)")
+    steps.replicates_argument(p)
     p.add_argument("results", nargs="+",
                    help="JSON files from evaluate.py / srp_baseline.py, manipulation.py, tdoa.py or sanity.py")
     args = p.parse_args()
-    settings = step_settings.table(steps.load_config(args.config), args.kind)
-    if args.replicates:
-        settings["replicates"] = args.replicates
+    settings = step_settings.table(steps.load_config(args.config), args.kind) | steps.given(args, "replicates")
     run(args.results, args.md, args.csv, **settings, log=args.log)
 
 

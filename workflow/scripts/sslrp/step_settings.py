@@ -147,17 +147,21 @@ def summaries(config, results="results", replicate=0):
     return paths
 
 
-def sanity_results(config, results="results", replicate=0, models=None):
-    """The sanity.py results of one replicate's model x condition (`models`: default all), which the sanity
-    tables, the randomization figures and the page read."""
-    folder = _folder(results, replicate, "sanity")
+def _model_results(config, results, replicate, step, models):
+    """`step`'s JSON result of one replicate's model x condition (`models`: default all)."""
+    folder = _folder(results, replicate, step)
     return [f"{folder}/{m}/{c}.json" for m in models or config["models"] for c in configuration.conditions(config)]
+
+
+def sanity_results(config, results="results", replicate=0, models=None):
+    """The sanity.py results of one replicate, which the sanity tables, the randomization figures and the page
+    read."""
+    return _model_results(config, results, replicate, "sanity", models)
 
 
 def manipulation_results(config, results="results", replicate=0, models=None):
-    """The manipulation.py curves of one replicate's model x condition (`models`: default all)."""
-    folder = _folder(results, replicate, "manipulation")
-    return [f"{folder}/{m}/{c}.json" for m in models or config["models"] for c in configuration.conditions(config)]
+    """The manipulation.py curves of one replicate, which the manipulation tables and figures read."""
+    return _model_results(config, results, replicate, "manipulation", models)
 
 
 def tdoa_results(config, results="results", replicate=0):

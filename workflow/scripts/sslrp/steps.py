@@ -77,6 +77,17 @@ def model_parser(description, cond=True, checkpoint=True, replicate=False):
     return p
 
 
+def replicates_argument(p):
+    """--replicates, for a step over the seed replicates' result files (a table or a figure)."""
+    p.add_argument("--replicates", type=int, default=None,
+                   help="seed replicates the result files are of, replicate 0's first (default: training.replicates)")
+
+
+def given(args, *names):
+    """The options among `names` given on the command line (not None), as settings that override the config's."""
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
 def load_config(path):
     """The validated config for a command-line run."""
     return configuration.load(path)
