@@ -1,4 +1,4 @@
-"""Benchmark the attribution methods of the manipulation step (sslrp.attribution) and the SRP-PHAT baseline.
+"""Benchmark the attribution methods of the manipulation step (sslrp.explain.attribution) and the SRP-PHAT baseline.
 
 Prints milliseconds per window for every method and model (untrained models, random windows: the cost does not
 depend on the weights) and for SRP-PHAT over its candidate grid, which sizes the manipulation step when extra
@@ -15,7 +15,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))  # the sslrp package
 
-from sslrp import attribution, config, geometry, models, names, srp  # noqa: E402
+from sslrp import config, names  # noqa: E402
+from sslrp.data import geometry  # noqa: E402
+from sslrp.explain import attribution  # noqa: E402
+from sslrp.localize import models, srp  # noqa: E402
 
 
 def ms_per_window(fn, n_windows):

@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "workflow" / "scripts"), str(REPO / "tests")]  # the sslrp package; tests/reference.py
 
 from reference import manipulation_curve_reference  # noqa: E402
-from sslrp import manipulation, models  # noqa: E402
+from sslrp.explain import manipulation  # noqa: E402
+from sslrp.localize import models  # noqa: E402
 from sslrp.names import PAPER_ORDERINGS  # noqa: E402
 
 

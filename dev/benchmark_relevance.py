@@ -14,7 +14,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))  # the sslrp package
 
-from sslrp import lrp, models, names  # noqa: E402
+from sslrp import names  # noqa: E402
+from sslrp.explain import lrp  # noqa: E402
+from sslrp.localize import models  # noqa: E402
 
 
 def gradient(model, windows, targets, batch_size):

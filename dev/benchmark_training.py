@@ -18,7 +18,8 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))  # the sslrp package
 
-from sslrp import inference, models, names, training  # noqa: E402
+from sslrp import names  # noqa: E402
+from sslrp.localize import inference, models, training  # noqa: E402
 
 
 def timed_rate(step, batch, seconds):

@@ -3,14 +3,14 @@ benchmarks (dev/) to compare the package against."""
 
 import numpy as np
 
-from sslrp.manipulation import PERCENTS, fill_values, n_removed, removal_keys
+from sslrp.explain.manipulation import PERCENTS, fill_values, n_removed, removal_keys
 from sslrp.names import PAPER_ORDERINGS
 
 
 def manipulation_curve_reference(predict_fn, windows, positions_true, relevance, rng,
                                  orderings=PAPER_ORDERINGS, percents=PERCENTS, batch_size=32, least_first=False,
                                  imputation="zeros", fill_rng=None):
-    """The plain algorithm: the same result as `sslrp.manipulation.manipulation_curve`.
+    """The plain algorithm: the same result as `sslrp.explain.manipulation.manipulation_curve`.
 
     For every ordering and P, each window is sorted again and its samples are replaced one by one in
     a Python loop (numpy's stable argsort on the same keys as `removal_order`). Random keys are

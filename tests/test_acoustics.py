@@ -1,11 +1,12 @@
-"""Tests for sslrp.acoustics: RIRs, convolution, sensor noise at the requested SNR, windows, measured T60,
+"""Tests for sslrp.data.acoustics: RIRs, convolution, sensor noise at the requested SNR, windows, measured T60,
 and the simulation of one source."""
 
 import numpy as np
 import pytest
 
-from sslrp import acoustics, corpus, geometry, metrics, seeding
 from sslrp import config as configuration
+from sslrp import metrics, seeding
+from sslrp.data import acoustics, corpus, geometry
 
 FS = 16000
 C = 343.0

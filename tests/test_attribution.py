@@ -1,4 +1,4 @@
-"""Attribution methods beyond LRP (sslrp.attribution) and the manipulation step comparing them."""
+"""Attribution methods beyond LRP (sslrp.explain.attribution) and the manipulation step comparing them."""
 
 import json
 
@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from sslrp import attribution, dataset, lrp, models, names
+from sslrp import names
+from sslrp.data import dataset
+from sslrp.explain import attribution, lrp
+from sslrp.localize import models
 
 WINDOW = 768  # the smallest multiple of 3 ** 6 / 2 both models accept (SampleCNN needs >= 729)
 FAST = {"smoothgrad": {"n_samples": 3, "noise_level": 0.1}, "integrated_gradients": {"steps": 3},

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from browser import CHROMIUM, check_page
-from sslrp import page, plots
+from sslrp.report import page, plots
 from test_page import make_spec
 
 FS = 16000

@@ -165,7 +165,7 @@ def test_learning_rate_defaults_to_the_papers_per_model():
 
 @pytest.mark.parametrize("grid", [{"nx": 9, "ny": 9}, {"nx": 21, "ny": 21}, {"nx": 65, "ny": 65}])
 def test_split_sizes_used_by_validation_agree_with_the_drawn_split(grid):
-    from sslrp import geometry
+    from sslrp.data import geometry
 
     settings = configuration.validate(minimal(geometry={"grid": grid}))["geometry"]
     drawn = geometry.sources(settings, 2024)

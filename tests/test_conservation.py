@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sslrp import conservation
+from sslrp.explain import conservation
 
 
 def test_ratio_is_input_sum_over_output_relevance_per_window():

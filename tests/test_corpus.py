@@ -1,4 +1,4 @@
-"""Tests for sslrp.corpus: the offline espeak corpus, a folder of WAV/FLAC files, CMU ARCTIC, file I/O."""
+"""Tests for sslrp.data.corpus: the offline espeak corpus, a folder of WAV/FLAC files, CMU ARCTIC, file I/O."""
 
 import time
 from pathlib import Path
@@ -9,7 +9,7 @@ import soundfile
 import yaml
 
 from sslrp import config as configuration
-from sslrp import corpus
+from sslrp.data import corpus
 
 FS = 16000
 SCHEMA = Path(__file__).resolve().parents[1] / "config" / "schema.yaml"

@@ -1,4 +1,4 @@
-"""Tests for sslrp.dataset (and the simulate/gather steps behind it): layout, independence from the shard
+"""Tests for sslrp.data.dataset (and the simulate/gather steps behind it): layout, independence from the shard
 count, clear errors for broken files, atomic writes."""
 
 import copy
@@ -10,8 +10,9 @@ import h5py
 import numpy as np
 import pytest
 
-from sslrp import acoustics, corpus, dataset, geometry, io
 from sslrp import config as configuration
+from sslrp import io
+from sslrp.data import acoustics, corpus, dataset, geometry
 
 
 def all_contents(path):

@@ -1,20 +1,18 @@
 """Each rule's conda env lists every third-party package its script imports (directly or through the sslrp
 modules it uses), at the version pinned in requirements.txt."""
 
-import ast
 import re
-import sys
 
 import pytest
 import yaml
 
-from conftest import REPO, SCRIPTS
+from conftest import REPO
+from package_imports import third_party
 
 DISTRIBUTION = {  # import name -> package name, where they differ
     "yaml": "pyyaml",
     "espeakng_loader": "espeakng-loader",
 }
-STDLIB = set(sys.stdlib_module_names)
 
 
 def requirements():
@@ -36,34 +34,6 @@ def env_packages(path):
     return found
 
 
-def imports(path, seen=None):
-    """Top-level third-party modules a script imports, following `sslrp` imports into the package."""
-    seen = set() if seen is None else seen
-    if path in seen:
-        return set()
-    seen.add(path)
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names = [(a.name, None) for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = "sslrp" if node.level else (node.module or "")
-            names = [(base + ("." + node.module if node.level and node.module else ""), node.names)]
-        else:
-            continue
-        for module, aliases in names:
-            top = module.split(".")[0]
-            if top == "sslrp":
-                targets = [module.split(".")[1]] if "." in module else [a.name for a in aliases or []]
-                for target in targets:
-                    source = SCRIPTS / "sslrp" / f"{target}.py"
-                    if source.exists():
-                        found |= imports(source, seen)
-            elif top and top not in STDLIB:
-                found.add(top)
-    return found
-
-
 def rule_envs():
     """(rule, env file, script file) for every rule with `conda:` and `script:`."""
     out = []
@@ -81,7 +51,7 @@ def rule_envs():
 def test_env_lists_what_the_script_imports_at_pinned_versions(rule, env, script):
     packages = env_packages(env)
     pins = requirements()
-    for module in sorted(imports(script)):
+    for module in sorted(third_party(script)):
         name = DISTRIBUTION.get(module, module)
         assert name in packages, f"rule {rule}: {env.name} lacks {name} (imported by {script.name})"
         assert packages[name] == pins[name], f"{env.name}: {name} {packages[name]} but requirements pin {pins[name]}"

@@ -1,10 +1,10 @@
-"""Tests for sslrp.geometry: array, grid, split counts of the paper, seeded heights, shards, TDoA."""
+"""Tests for sslrp.data.geometry: array, grid, split counts of the paper, seeded heights, shards, TDoA."""
 
 import numpy as np
 import pytest
 
 from sslrp import config as configuration
-from sslrp import geometry
+from sslrp.data import geometry
 
 
 def geometry_settings(**grid):

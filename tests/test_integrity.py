@@ -46,7 +46,9 @@ import torch
 
 from conftest import SCRIPTS
 from sslrp import config as configuration
-from sslrp import corpus, dataset, io, models
+from sslrp import io
+from sslrp.data import corpus, dataset
+from sslrp.localize import models
 
 FORCERUN = re.compile(r"`snakemake --cores 2 --forcerun (\S+)`")
 
@@ -85,7 +87,7 @@ def assert_names_file_and_command(message, path):
 # --- checksums ---------------------------------------------------------------------------------
 
 def test_every_written_hdf5_array_carries_a_checksum(tiny_dataset, tiny_corpus, tmp_path, tiny_config):
-    from sslrp import acoustics
+    from sslrp.data import acoustics
 
     shard = tmp_path / "shard.h5"
     recording = acoustics.SourceRecording(0, np.zeros(3), 0, np.ones((2, 2, 8), np.float32), 1.0, 0.2)
@@ -152,7 +154,7 @@ def test_nan_window_fails_naming_file_split_and_window(tiny_dataset, tmp_path):
 
 
 def test_gather_refuses_a_nan_window_naming_the_shard(tmp_path):
-    from sslrp import acoustics
+    from sslrp.data import acoustics
 
     windows = np.ones((3, 2, 8), np.float32)
     windows[1, 0, 4] = np.inf
@@ -357,7 +359,7 @@ def test_unknown_condition_is_refused_by_the_train_cli(tmp_path, tiny_config_fil
 def test_killed_job_leaves_no_temporary_once_rerun(tmp_path):
     """A job killed while writing (SIGKILL: no cleanup runs) leaves `.{name}.tmp-PID.h5` behind; the next
     write of the same output (here: gather_dataset's) removes it."""
-    from sslrp import acoustics
+    from sslrp.data import acoustics
 
     out = tmp_path / "SNR_20_T60_0.3.h5"
     kill = ("import os, signal, sys; sys.path.insert(0, sys.argv[1]); from sslrp import io\n"

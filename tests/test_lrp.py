@@ -11,7 +11,9 @@ from zennit.core import Composite
 from zennit.layer import Sum
 from zennit.rules import Epsilon, Gamma, Norm, Pass, WSquare
 
-from sslrp import conservation, lrp, models, names
+from sslrp import names
+from sslrp.explain import conservation, lrp
+from sslrp.localize import models
 
 WINDOW = 1280
 

@@ -1,11 +1,12 @@
-"""The input-manipulation test (sslrp.manipulation): removal orders, perturbation, the batched curve against the
+"""The input-manipulation test (sslrp.explain.manipulation): removal orders, perturbation, the batched curve against the
 plain reference loop (tests/reference.py), pooling and AOPC."""
 
 import numpy as np
 import pytest
 
 from reference import manipulation_curve_reference
-from sslrp import manipulation, metrics
+from sslrp import metrics
+from sslrp.explain import manipulation
 from sslrp.names import PAPER_ORDERINGS
 
 N, M, W = 7, 3, 37  # M * W = 111: percentages of it are not whole numbers

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from sslrp import config as configuration
-from sslrp import dataset, models
+from sslrp.data import dataset
+from sslrp.localize import models
 
 # The schema's defaults for every training setting (new ones included), with the tiny run's choices on top.
 SETTINGS = {**configuration.validate({"conditions": [{"t60": 0.3, "snr": 20}]})["training"]["loc_cnn"],
@@ -118,7 +119,9 @@ def test_relevance_manipulation_and_tdoa_steps_agree_with_the_test_split(trained
 
 def test_sanity_step_randomizes_layer_by_layer_and_measures_conservation(trained, step_script, tiny_dataset,
                                                                          tmp_path):
-    from sslrp import geometry, metrics, randomization
+    from sslrp import metrics
+    from sslrp.data import geometry
+    from sslrp.explain import randomization
 
     rel_path = tmp_path / "relevance.h5"
     step_script("relevance").run(str(tiny_dataset), trained / "loc_cnn.pth", rel_path, "loc_cnn", 512, 16,

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from sslrp import models, names
+from sslrp import names
+from sslrp.localize import models
 
 
 @pytest.mark.parametrize("name", names.MODELS)

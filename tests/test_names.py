@@ -6,7 +6,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sslrp import attribution, lrp, manipulation, models, names, plots, tables
+from sslrp import names
+from sslrp.explain import attribution, lrp, manipulation
+from sslrp.localize import models
+from sslrp.report import plots, tables
 
 SCHEMA = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "schema.yaml").read_text())
 PROPS = SCHEMA["properties"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sslrp import page
+from sslrp.report import page
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seeds" / "000_5fb3b84df4a61c40.txt"
 SEED_CONDITIONS = ["SNR_25_T60_0.15", "SNR_20_T60_0.3", "SNR_15_T60_0.4", "SNR_10_T60_0.6"]
@@ -183,7 +183,7 @@ def _sanity_result(spearman, trained_anomalies, randomized_anomalies, mic_anomal
 
 
 def test_randomization_finding_is_read_from_the_numbers():
-    from sslrp.page import randomization_finding
+    from sslrp.report.page import randomization_finding
 
     passed = randomization_finding(_sanity_result(0.21, 17.2, 30.0, 5.0), 0.5)
     assert "falls to 0.21 (at most 0.5): the relevance depends on the learned weights" in passed

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sslrp import plots
+from sslrp.report import plots
 
 FS = 16000
 CONDITIONS = ["SNR_25_T60_0.15", "SNR_20_T60_0.3", "SNR_15_T60_0.4", "SNR_10_T60_0.6"]

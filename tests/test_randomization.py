@@ -6,7 +6,9 @@ import pytest
 import torch
 from scipy.stats import spearmanr
 
-from sslrp import models, names, randomization
+from sslrp import names
+from sslrp.explain import randomization
+from sslrp.localize import models
 
 WINDOW = 1280
 CASCADES = {

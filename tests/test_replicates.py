@@ -11,7 +11,8 @@ import pytest
 from scipy import stats
 
 from sslrp import config as configuration
-from sslrp import names, page, plots, replicates, seeding, step_settings, tables
+from sslrp import names, seeding, step_settings
+from sslrp.report import page, plots, replicates, tables
 from test_page import make_spec, summary
 
 # --- paths and seeds -----------------------------------------------------------------------------------------

@@ -1,12 +1,13 @@
-"""Training-time scaling (sslrp.scaling): folding it into LocCNN and SampleCNN gives the same predictions
+"""Training-time scaling (sslrp.localize.scaling): folding it into LocCNN and SampleCNN gives the same predictions
 as the scaled training view, and unfolding inverts folding."""
 
 import numpy as np
 import pytest
 import torch
 
-from sslrp import inference, models, names
-from sslrp.scaling import Scaling, TrainingView
+from sslrp import names
+from sslrp.localize import inference, models
+from sslrp.localize.scaling import Scaling, TrainingView
 
 SCALING = Scaling(gain=37.5, mean=(1.7, 5.5, 1.25), std=(0.5, 0.6, 0.15))
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from sslrp import corpus, dataset, geometry
+from sslrp.data import corpus, dataset, geometry
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
 

@@ -1,4 +1,4 @@
-"""SRP-PHAT (sslrp.srp): candidate grid, the sparse steered read-out against a plain loop, localization of an
+"""SRP-PHAT (sslrp.localize.srp): candidate grid, the sparse steered read-out against a plain loop, localization of an
 anechoic source, and the baseline step's summary."""
 
 import json
@@ -6,8 +6,11 @@ import json
 import numpy as np
 import pytest
 
-from sslrp import acoustics, geometry, metrics, srp, tables
 from sslrp import config as configuration
+from sslrp import metrics
+from sslrp.data import acoustics, geometry
+from sslrp.localize import srp
+from sslrp.report import tables
 
 PAPER = configuration.validate({"conditions": [{"t60": 0.3, "snr": 20}]})["geometry"]
 

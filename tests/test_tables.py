@@ -1,9 +1,9 @@
-"""Result tables (sslrp.tables): the AOPC table's rows per model x condition and pooled."""
+"""Result tables (sslrp.report.tables): the AOPC table's rows per model x condition and pooled."""
 
 import numpy as np
 import pytest
 
-from sslrp import tables
+from sslrp.report import tables
 
 
 def _curve(model, cond, n, relevance, random):

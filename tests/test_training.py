@@ -2,7 +2,7 @@
 
 The data are a learnable toy: per source a pulse train on 4 channels whose inter-channel delay grows
 with the source's x, so x can be read from any contiguous cut of the signal. The model is a tiny CNN of
-our own, so these tests do not depend on sslrp.models.
+our own, so these tests do not depend on sslrp.localize.models.
 """
 
 import numpy as np
@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from sslrp import inference, training
+from sslrp.localize import inference, training
 
 M, W = 4, 64
 

@@ -1,5 +1,5 @@
 """The training section of the config: warm-start chains are checked before any job runs, the schema's lists
-of schedules and arithmetic agree with sslrp.training, the quick default trains as a chain of warm starts,
+of schedules and arithmetic agree with sslrp.localize.training, the quick default trains as a chain of warm starts,
 and the paper's config keeps the paper's protocol."""
 
 from pathlib import Path
@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from sslrp import config as configuration
-from sslrp import inference, training
+from sslrp.localize import inference, training
 
 REPO = Path(__file__).resolve().parents[1]
 TWO = [{"t60": 0.15, "snr": 25}, {"t60": 0.6, "snr": 10}]

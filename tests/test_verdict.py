@@ -1,8 +1,8 @@
-"""Does a model localize (sslrp.verdict): the verdict's rule and the words it generates."""
+"""Does a model localize (sslrp.report.verdict): the verdict's rule and the words it generates."""
 
 import pytest
 
-from sslrp import verdict
+from sslrp.report import verdict
 
 
 def _summary(mae, mae_x, model="loc_cnn"):

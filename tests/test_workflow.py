@@ -37,7 +37,7 @@ def test_every_page_file_is_produced_with_the_seed_names(tiny_workflow_run):
 
 
 def test_page_and_table_say_whether_each_model_localizes(tiny_workflow_run):
-    from sslrp import verdict
+    from sslrp.report import verdict
 
     page = (tiny_workflow_run / "results" / "page" / "index.md").read_text()
     feature = page.split("## Localization error")[0]

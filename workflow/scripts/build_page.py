@@ -6,8 +6,10 @@ from pathlib import Path
 
 import yaml
 
-from sslrp import dataset, page, step_settings, steps
-from sslrp.replicates import split as split_replicates
+from sslrp import step_settings, steps
+from sslrp.data import dataset
+from sslrp.report import page
+from sslrp.report.replicates import split as split_replicates
 
 
 def run(datasets, localization, summaries, tdoa, md, conditions, models, config, sanity_table=None, sanity=(),

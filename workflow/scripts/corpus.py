@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from sslrp import corpus, step_settings, steps
+from sslrp import step_settings, steps
+from sslrp.data import corpus
 
 
 def run(speech, corpus_settings, fs, seed, window=None, log=None):

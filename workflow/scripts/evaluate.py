@@ -3,8 +3,11 @@ a summary (MAE overall and per coordinate, next to the mean-training-position ba
 
 import numpy as np
 
-from sslrp import dataset, inference, metrics, plots, step_settings, steps
+from sslrp import metrics, step_settings, steps
+from sslrp.data import dataset
 from sslrp.io import rebuild_advice, write_csv, write_json
+from sslrp.localize import inference
+from sslrp.report import plots
 
 
 def run(data, checkpoint, windows, sources, summary, positions, model_name, cond, window, n_mics, device, threads,

@@ -4,7 +4,8 @@ import hashlib
 import json
 from importlib import metadata
 
-from sslrp import dataset, geometry, step_settings, steps
+from sslrp import step_settings, steps
+from sslrp.data import dataset, geometry
 
 VERSIONED = ("numpy", "scipy", "h5py", "pyroomacoustics", "espeakng-loader")
 

@@ -9,8 +9,11 @@ import time
 import numpy as np
 import torch
 
-from sslrp import attribution, dataset, inference, manipulation, names, seeding, step_settings, steps
+from sslrp import names, seeding, step_settings, steps
+from sslrp.data import dataset
+from sslrp.explain import attribution, manipulation
 from sslrp.io import write_json
+from sslrp.localize import inference
 
 
 def run(data, checkpoint, relevance, curve, model_name, cond, window, n_mics, percents, orderings, batch_size, seed,

@@ -3,8 +3,9 @@ several seed replicates, their mean with their range shaded)."""
 
 import json
 
-from sslrp import names, plots, step_settings, steps
-from sslrp.replicates import split
+from sslrp import names, step_settings, steps
+from sslrp.report import plots
+from sslrp.report.replicates import split
 
 
 def run(curves, figure, model_name, orderings=None, replicates=1, log=None):

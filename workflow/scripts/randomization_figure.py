@@ -4,8 +4,9 @@ replicates, their mean with their range shaded)."""
 
 import json
 
-from sslrp import names, plots, step_settings, steps
-from sslrp.replicates import split
+from sslrp import names, step_settings, steps
+from sslrp.report import plots
+from sslrp.report.replicates import split
 
 
 def run(results, figure, model_name, replicates=1, log=None):

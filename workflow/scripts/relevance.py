@@ -2,7 +2,10 @@
 
 import numpy as np
 
-from sslrp import dataset, inference, lrp, step_settings, steps
+from sslrp import step_settings, steps
+from sslrp.data import dataset
+from sslrp.explain import lrp
+from sslrp.localize import inference
 
 
 def run(data, checkpoint, relevance, model_name, window, n_mics, target, gate, batch_size, device, threads,

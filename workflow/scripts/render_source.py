@@ -4,7 +4,9 @@ microphone vs. relevance signal, and both signals as 16 kHz WAV files."""
 import json
 from pathlib import Path
 
-from sslrp import dataset, names, plots, step_settings, steps
+from sslrp import names, step_settings, steps
+from sslrp.data import dataset
+from sslrp.report import plots
 
 
 def run(data, relevance, selection, figure, microphone_wav, relevance_wav, model_name, cond, extreme, pair,

@@ -3,8 +3,11 @@
 
 import numpy as np
 
-from sslrp import conservation, dataset, geometry, inference, lrp, metrics, randomization, step_settings, steps
+from sslrp import metrics, step_settings, steps
+from sslrp.data import dataset, geometry
+from sslrp.explain import conservation, lrp, randomization
 from sslrp.io import write_json
+from sslrp.localize import inference
 
 
 def run(data, checkpoint, relevance, result, model_name, cond, window, n_mics, device, gate, batch_size, n_windows,

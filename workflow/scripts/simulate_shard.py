@@ -5,7 +5,8 @@ import json
 import numpy as np
 from tqdm import tqdm
 
-from sslrp import acoustics, corpus, dataset, geometry, seeding, step_settings, steps
+from sslrp import seeding, step_settings, steps
+from sslrp.data import acoustics, corpus, dataset, geometry
 from sslrp.io import rebuild_advice
 
 

@@ -6,8 +6,10 @@ import time
 
 import numpy as np
 
-from sslrp import dataset, metrics, srp, step_settings, steps
+from sslrp import metrics, step_settings, steps
+from sslrp.data import dataset
 from sslrp.io import write_json
+from sslrp.localize import srp
 
 MODEL_NAME = srp.NAME
 

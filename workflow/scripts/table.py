@@ -2,14 +2,15 @@
 
 import json
 
-from sslrp import step_settings, steps, tables
-from sslrp.replicates import combine, split
+from sslrp import step_settings, steps
+from sslrp.report import tables
+from sslrp.report.replicates import combine, split
 
 
 def run(results, md, csv, kind, digits=3, replicates=1, log=None):
     """Write the `kind` table of the JSON `results` files as markdown (`md`) and CSV (`csv`). With several seed
     `replicates`, `results` holds every replicate's files (replicate 0's first) and every number of the table is
-    their mean with a 95 % confidence interval (sslrp.replicates)."""
+    their mean with a 95 % confidence interval (sslrp.report.replicates)."""
     log = steps.logger(log)
     rows = combine([tables.ROWS[kind]([json.loads(open(path).read()) for path in share])
                     for share in split(results, replicates)])

@@ -4,7 +4,8 @@ source's correlation time (the paper's TDoA table)."""
 
 import numpy as np
 
-from sslrp import dataset, geometry, metrics, step_settings, steps
+from sslrp import metrics, step_settings, steps
+from sslrp.data import dataset, geometry
 from sslrp.io import write_json
 
 

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import torch
 
-from sslrp import dataset, inference, models, plots, step_settings, steps, training
+from sslrp import step_settings, steps
+from sslrp.data import dataset
 from sslrp.io import save_torch, write_csv
+from sslrp.localize import inference, models, training
+from sslrp.report import plots
 
 COLUMNS = ("epoch", "train_loss", "val_loss", "val_mae", "lr", "seconds")
 

@@ -1,14 +1,16 @@
 """sslrp: sound-source localization + layer-wise relevance propagation.
 
-The domain package of the workflow. One concept per module:
-`names` (the shared vocabulary: models, orderings, extremes, condition and page file names),
-`config` (schema validation, per-condition settings), `step_settings` (what each step gets from the config),
-`geometry` (room, array, grid, split), `corpus` (speech sources), `acoustics` (RIRs, noise, windows),
-`dataset` (HDF5 layout), `models` (LocCNN, SampleCNN), `training` (fitting), `scaling` (input/target scaling
-folded into the weights), `inference` (device, batched prediction, a model with its test split),
-`lrp` (zennit composites), `attribution` (gradient, SmoothGrad, Integrated Gradients, EpsilonPlusFlat),
-`batched` (the batched attribution loop both share), `srp` (SRP-PHAT baseline), `metrics` (MAE, GCC-PHAT,
-TDoA, correlation time), `manipulation` (the input-manipulation test, AOPC), `verdict` (does a model
-localize?), `tables`, `plots`, `page`; `io`, `seeding` and `steps` (the step scripts' plumbing) are small
-shared helpers.
+The domain package of the workflow, laid out as the pipeline's stages, in the order of `workflow/rules/`:
+`data` (room, array, speech, the HDF5 datasets), `localize` (the CNNs, their training and inference, the
+SRP-PHAT baseline), `explain` (LRP and the other attributions, the manipulation test, the sanity checks) and
+`report` (verdicts, tables over seed replicates, figures, the page). Each stage's `__init__` says what it
+holds.
+
+The core at this root is shared by every stage and imports none of them: `names` (the one vocabulary:
+models, orderings, extremes, condition and file names), `io` (atomic writes, rebuild advice), `seeding`
+(seeded generators) and `metrics` (errors, GCC-PHAT and TDoA, correlation time). Beside it, the workflow's
+glue, which no stage imports: `config` (schema validation, per-condition settings), `step_settings` (what
+each step gets from the config, for the rules and the step scripts alike) and `steps` (the step scripts'
+plumbing). A stage imports only the core and the stages before it (data < localize < explain < report);
+`tests/test_layout.py` checks it.
 """

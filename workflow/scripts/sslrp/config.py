@@ -11,7 +11,8 @@ import jsonschema
 import numpy as np
 import yaml
 
-from . import geometry, names
+from . import names
+from .data import geometry
 
 SCHEMA = Path(__file__).resolve().parents[3] / "config" / "schema.yaml"
 

@@ -1,5 +1,5 @@
 """Evaluation metrics: localization error, GCC-PHAT / TDoA, correlation time (the manipulation test:
-sslrp.manipulation).
+explain.manipulation).
 
 Pure functions on numpy arrays. Conventions used throughout:
 - positions are [N, 3] arrays in metres (x, y, z); errors are predicted minus true;

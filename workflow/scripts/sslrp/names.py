@@ -17,13 +17,13 @@ MODEL_LABELS = {"loc_cnn": "LocCNN", "sample_cnn": "SampleCNN"}
 MIN_WINDOW = {"loc_cnn": 7 * 5 * 5, "sample_cnn": 3**6}
 
 # Orderings of the input-manipulation test: the paper's three, then the attribution methods beyond the paper
-# (maps from sslrp.attribution); like "relevance", each of those removes the samples with the highest value first.
+# (maps from sslrp.explain.attribution); like "relevance", each of those removes the highest values first.
 PAPER_ORDERINGS = ("relevance", "energy", "random")
 ATTRIBUTIONS = ("gradient", "gradient_x_input", "smoothgrad", "integrated_gradients", "epsilon_plus_flat", "occlusion")
 ORDERINGS = (*PAPER_ORDERINGS, *ATTRIBUTIONS)
 
 # What removed samples become in the manipulation test: the paper's zeros, each microphone's mean over the window,
-# or Gaussian noise at each microphone's level in the window (sslrp.manipulation.fill_values).
+# or Gaussian noise at each microphone's level in the window (sslrp.explain.manipulation.fill_values).
 IMPUTATIONS = ("zeros", "mean", "noise")
 
 # The best and the worst localized test source of a model x condition (smallest / largest mean error).

@@ -8,7 +8,9 @@ its jobs. Light imports only: the Snakemake process loads this module before any
 """
 
 from . import config as configuration
-from . import names, seeding, srp, tables
+from . import names, seeding
+from .localize import srp
+from .report import tables
 
 
 def condition(config, cond):

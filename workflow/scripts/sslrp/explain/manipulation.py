@@ -1,7 +1,7 @@
 """The input-manipulation test (the paper's "manipulation of relevant input features") and its summaries.
 
 Zero the top P % of each test window's samples, ordered by an attribution map (LRP relevance, or another
-method of sslrp.attribution), by energy or at random, and measure the localization MAE per P; AOPC sums a
+method of explain.attribution), by energy or at random, and measure the localization MAE per P; AOPC sums a
 curve up, `pooled` joins the curves of several conditions. Beyond the paper: the least relevant samples can
 be removed first (LeRF, against the paper's most relevant first, MoRF), which gives the symmetric relevance
 gain (Blücher et al. 2024, `srg`); and removed samples can be imputed otherwise than by zeros
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .names import IMPUTATIONS, ORDERINGS, PAPER_ORDERINGS
+from ..names import IMPUTATIONS, ORDERINGS, PAPER_ORDERINGS
 
 PERCENTS = (0, 10, 20, 30, 40, 50, 60, 70)
 

@@ -6,7 +6,7 @@ SampleCNN's squeeze-and-excitation and final average-pool lengths) are derived f
 for W = 5120.
 
 Two operations of SampleCNN are plain methods rather than inline operators, so that the LRP canonizers in
-`sslrp.lrp` can swap them without touching parameters: `ReSE.merge` (the residual add) and `SEBlock.excite`
+`sslrp.explain.lrp` can swap them without touching parameters: `ReSE.merge` (the residual add) and `SEBlock.excite`
 (the gate product x * gate).
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from .io import rebuild_advice
-from .names import MIN_WINDOW, MODELS
+from ..io import rebuild_advice
+from ..names import MIN_WINDOW, MODELS
 
 
 def _pooled(length, *kernels):

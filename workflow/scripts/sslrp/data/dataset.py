@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import h5py
 import numpy as np
 
+from ..io import atomic_path, rebuild_advice, write_array
 from .geometry import SPLITS
-from .io import atomic_path, rebuild_advice, write_array
 
 PER_SOURCE = ("position", "source_index", "utterance", "correlation_time", "rt60")
 # Per-source arrays that must be finite (rt60 is NaN where the decay was too short to measure).

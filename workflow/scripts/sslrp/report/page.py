@@ -6,7 +6,7 @@ Order follows the seed page: manipulation figures (LocCNN, SampleCNN), then per 
 before LocCNN, each with the best then the worst localized source. After the seed's sections come
 those it lacks: localization MAE, TDoA, measured T60 and the configuration used.
 
-Beyond the seed, the page says for every model x condition whether the model localizes (sslrp.verdict:
+Beyond the seed, the page says for every model x condition whether the model localizes (sslrp.report.verdict:
 its test MAE against the mean-position baseline and SRP-PHAT), next to its best/worst sources and in the
 localization section, so explanations of a network that has not learned to localize are never mistaken
 for the paper's.
@@ -21,8 +21,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import conservation, io, names, srp, verdict
-from .names import MODEL_LABELS
+from .. import io, names
+from ..explain import conservation
+from ..localize import srp
+from ..names import MODEL_LABELS
+from . import verdict
 from .plots import condition_label
 
 TITLE = ("Interpreting end-to-end deep learning models for speech source localization using "
@@ -76,7 +79,7 @@ class PageSpec:
             raise ValueError(f"no evaluation summary for (model, condition) {missing}")
 
     def verdict(self, model, condition, replicate=0):
-        """Whether `model` (of seed `replicate`) localizes in `condition` (sslrp.verdict), next to SRP-PHAT
+        """Whether `model` (of seed `replicate`) localizes in `condition` (sslrp.report.verdict), next to SRP-PHAT
         where it was run."""
         summaries = self.summaries if replicate == 0 else self.replicate_summaries[replicate - 1]
         by_key = {(s["model"], s["condition"]): s for s in summaries}
@@ -183,7 +186,7 @@ SANITY_INTRO = ("Two checks of whether the explanations above say something abou
 def randomization_finding(result, max_similarity):
     """One sentence, from the numbers, on what the check found for one model x condition.
 
-    `result` is a sanity.py result (the rows of sslrp.randomization.check, microphone_tdoa). The relevance passes
+    `result` is a sanity.py result (the rows of explain.randomization.check, microphone_tdoa). The relevance passes
     the similarity check when the fully randomized model's relevance rank-correlates at most `max_similarity`
     with the trained model's; the TDoA finding depends on the trained weights only when GCC-PHAT on the
     fully randomized model's relevance has more anomalies than on the trained model's.

@@ -2,8 +2,10 @@
 
 import math
 
-from . import manipulation, names, replicates, verdict
-from .io import write_csv, write_text
+from .. import names
+from ..explain import manipulation
+from ..io import write_csv, write_text
+from . import replicates, verdict
 
 
 def _cell(value, digits):
@@ -41,7 +43,7 @@ def _csv_values(value, ranged):
 
 def localization_rows(summaries):
     """One row per model x condition: test MAE overall and per coordinate, next to the mean-position
-    baseline, the two ratios the verdict rests on and the verdict itself (sslrp.verdict). A "model" may
+    baseline, the two ratios the verdict rests on and the verdict itself (sslrp.report.verdict). A "model" may
     also be a classical method with the same summary (srp_baseline.py's "srp_phat")."""
     out = []
     for s in summaries:
@@ -107,7 +109,7 @@ def aopc_rows(curves):
 def srg_rows(curves):
     """One row per model x condition x ordering with a least-relevant-first curve, plus pooled rows: AOPC of
     removing the most (MoRF) and the least relevant samples first (LeRF) and the symmetric relevance gain
-    SRG = AOPC(MoRF) - AOPC(LeRF) (metres; sslrp.manipulation.srg), with the imputation used."""
+    SRG = AOPC(MoRF) - AOPC(LeRF) (metres; explain.manipulation.srg), with the imputation used."""
     orderings = _ordered_orderings(curves, "lerf")
     out = []
     for model, model_curves in _by_model_with_pooled(curves).items():
@@ -175,7 +177,7 @@ def sanity_rows(results):
 
 def conservation_rows(results):
     """One row per model x condition: the distribution over the test windows of the input relevance's sum
-    divided by the output relevance LRP started from (sslrp.conservation; 1 = conserved)."""
+    divided by the output relevance LRP started from (sslrp.explain.conservation; 1 = conserved)."""
     out = []
     for r in results:
         c = r["conservation"]

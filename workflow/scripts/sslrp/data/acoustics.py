@@ -7,7 +7,7 @@ import numpy as np
 import pyroomacoustics as pra
 import scipy.signal
 
-from . import metrics, seeding
+from .. import metrics, seeding
 
 
 @dataclass(frozen=True)

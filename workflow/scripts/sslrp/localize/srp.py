@@ -18,7 +18,7 @@ from itertools import combinations
 import numpy as np
 from scipy import fft, sparse
 
-from .geometry import mic_positions
+from ..data.geometry import mic_positions
 
 NAME = "srp_phat"  # its "model" name in summaries, tables and file names (results/evaluation/srp_phat/...)
 _TINY = np.finfo(np.float64).tiny  # guards the PHAT division, as in metrics.gcc_phat

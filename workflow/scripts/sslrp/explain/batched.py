@@ -1,4 +1,4 @@
-"""The batched loop every input attribution runs (LRP in sslrp.lrp, the other methods in sslrp.attribution):
+"""The batched loop every input attribution runs (LRP in explain.lrp, the other methods in explain.attribution):
 windows in, one map per window out, one batch at a time on the device, the model left as it was found."""
 
 import contextlib

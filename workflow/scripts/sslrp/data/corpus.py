@@ -22,8 +22,8 @@ import numpy as np
 import scipy.signal
 import soundfile
 
-from . import seeding
-from .io import atomic_path, rebuild_advice, write_array
+from .. import seeding
+from ..io import atomic_path, rebuild_advice, write_array
 
 KINDS = ("espeak", "wav_dir", "cmu_arctic")
 

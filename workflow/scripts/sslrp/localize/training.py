@@ -1,4 +1,11 @@
-"""Training of a localization model: MSE on (x, y, z) in metres, Adam, plateau LR decay, early stopping.
+"""Training of a localization model: MSE on (x, y, z) in metres with Adam, early stopping on the validation
+loss, and the best epoch's weights kept.
+
+The learning-rate schedule is the paper's plateau decay or, for small budgets, a one-cycle or cosine schedule
+(`SCHEDULES`); a model may start from seeded random weights (output bias at the mean training position) or,
+warm, from another condition's checkpoint. Inputs and targets may be scaled during training (input gain,
+per-axis standardized targets; `localize.scaling`), and the scaling is folded into the saved weights, so a
+checkpoint always maps raw windows to metres. Batches may run under bf16 autocast (`inference.PRECISIONS`).
 
 Each epoch draws `windows_per_source` windows per training source (the paper draws one), optionally at a
 random sample offset, so an epoch sees every source equally often however long its utterance is.
@@ -21,10 +28,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from sslrp import seeding
-from sslrp.inference import autocast, predict
-from sslrp.io import save_torch
-from sslrp.scaling import Scaling, TrainingView
+from .. import seeding
+from ..io import save_torch
+from .inference import autocast, predict
+from .scaling import Scaling, TrainingView
 
 SETTINGS = (
     "lr",
@@ -131,7 +138,7 @@ def fit(model, train, val, settings, *, seed, state_path, device="cpu", log=prin
     The caller deletes `state_path` once its final checkpoint is written; it must not be a declared
     Snakemake output, which Snakemake would delete when the job fails.
 
-    Training may scale inputs and targets (`input_gain`, `standardize_targets`; see `sslrp.scaling`); the
+    Training may scale inputs and targets (`input_gain`, `standardize_targets`; see `sslrp.localize.scaling`); the
     scaling is folded into the returned weights, so `model` always maps raw windows to metres.
     `warm=True` means `model` already holds trained weights (e.g. another condition's checkpoint) to start
     from: they are kept, output bias included.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import seeding
+from .. import seeding
 
 SPLITS = ("train", "val", "test")
 

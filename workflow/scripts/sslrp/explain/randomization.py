@@ -22,8 +22,8 @@ import torch
 from scipy.stats import rankdata
 from torch import nn
 
-from .seeding import rng
-from .training import manual_seed
+from ..localize.training import manual_seed
+from ..seeding import rng
 
 
 def cascade(model):

@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 from scipy import signal as sps  # noqa: E402
 
-from . import io, names  # noqa: E402
+from .. import io, names  # noqa: E402
 
 STFT_FLOOR_DB = -80.0  # dynamic range shown in the spectrograms, below each row's maximum
 # One colour per removal ordering, the same in every panel and figure whichever orderings are drawn.
@@ -100,7 +100,7 @@ def _plot_stft(fig, ax, x, fs, title):
 
 def _plot_gcc(ax, x, partner, max_lag, title):
     """GCC-PHAT around lag 0 with its peak marked (the TDoA estimate, in samples)."""
-    from . import metrics  # lazy: plots stay importable while metrics is being built
+    from .. import metrics  # lazy: plots stay importable while metrics is being built
 
     lags, cc = metrics.gcc_phat(np.asarray(x), np.asarray(partner), max_lag=max_lag)
     peak = int(np.argmax(cc))

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import dataset, models
+from ..data import dataset
+from . import models
 
 PRECISIONS = ("fp32", "bf16")
 

@@ -15,12 +15,12 @@ important sample, because the manipulation test removes the highest values first
   manipulation test moves towards) to x, in `steps` steps (Sundararajan et al. 2017, zennit
   `IntegratedGradients`). Signed, like LRP.
 - "epsilon_plus_flat": LRP with zennit's `EpsilonPlusFlat` composite (Flat on the first layer, ZPlus on the
-  other convolutions, Epsilon on dense layers; on SampleCNN with the canonizers of `sslrp.lrp`). Signed.
+  other convolutions, Epsilon on dense layers; on SampleCNN with the canonizers of `explain.lrp`). Signed.
 - "occlusion": zero `window` consecutive samples of one microphone at a time (non-overlapping tiles; zennit
   `Occlusion`) and score the tile by how little target . f is left: the map is -target . f(x with the tile
   zeroed), which ranks the samples of a window exactly as the drop target . f(x) - target . f(occluded) does
   (the first term is the same for all of them). Costs one forward pass per tile: mics x W / window per window.
-- "relevance": the paper's LRP composite (`sslrp.lrp.relevance`), for completeness.
+- "relevance": the paper's LRP composite (`explain.lrp.relevance`), for completeness.
 """
 
 from functools import partial
@@ -32,8 +32,8 @@ from zennit.attribution import Gradient, IntegratedGradients, Occlusion, SmoothG
 from zennit.composites import EpsilonPlusFlat
 from zennit.rules import Pass
 
+from ..names import ATTRIBUTIONS
 from . import batched, lrp
-from .names import ATTRIBUTIONS
 
 DEFAULTS = {"smoothgrad": {"n_samples": 20, "noise_level": 0.1}, "integrated_gradients": {"steps": 20},
             "occlusion": {"window": 64}}

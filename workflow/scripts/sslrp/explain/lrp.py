@@ -22,8 +22,8 @@ from zennit.layer import Sum
 from zennit.rules import Epsilon, Gamma, Norm, Pass, WSquare
 from zennit.types import Convolution, Linear, MaxPool
 
+from ..localize.models import ReSE, SEBlock, architecture
 from . import batched
-from .models import ReSE, SEBlock, architecture
 
 GATES = ("signal", "published")
 
