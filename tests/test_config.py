@@ -50,8 +50,9 @@ def test_semantic_errors_name_the_key(tmp_path):
     cases = [
         (minimal(conditions=[{"t60": 0.3, "snr": 20}, {"t60": 0.30, "snr": 20.0}]),
          "duplicate condition(s) SNR_20_T60_0.3"),
-        (minimal(tdoa={"pair": [7, 16]}), "tdoa.pair"),
-        (minimal(tdoa={"pair": [3, 3]}), "tdoa.pair"),
+        (minimal(tdoa={"pairs": [[7, 8], [0, 16]]}), "tdoa.pairs[1]"),
+        (minimal(tdoa={"pairs": [[3, 3]]}), "tdoa.pairs[0]"),
+        (minimal(manipulation={"orderings": ["energy", "random"]}), "manipulation.magnitude_orderings"),
         (minimal(corpus={"kind": "wav_dir"}), "corpus.path"),
         (minimal(pretrained={"loc_cnn": {"SNR_1_T60_9": "x.pth"}}), "pretrained.loc_cnn.SNR_1_T60_9"),
         (minimal(pretrained={"loc_cnn": {"SNR_20_T60_0.3": str(tmp_path / "none.pth")}}), "does not exist"),
@@ -79,7 +80,8 @@ def test_defaults_are_filled_in_and_input_untouched():
     assert config["corpus"]["kind"] == "espeak"
     assert config["corpus"]["espeak"]["trim_db"] == 40  # defaults reach nested sections too
     assert config["training"]["loc_cnn"]["batch_size"] == 100  # and sections behind a $ref
-    assert config["tdoa"]["pair"] == [7, 8]
+    assert config["tdoa"]["pairs"] == [[7, 8], [0, 15]]  # the paper's centre pair first, then the widest
+    assert config["manipulation"]["magnitude_orderings"] == ["relevance"]
     assert config["manipulation"]["orderings"] == config["manipulation"]["figure_orderings"] == [
         "relevance", "energy", "random"]
     assert config["manipulation"]["attribution"]["integrated_gradients"]["steps"] == 20

@@ -65,6 +65,20 @@ def test_evaluation_mae_equals_an_independent_computation(trained, tiny_dataset)
     assert summary["baseline_mae"] == pytest.approx(baseline)
 
 
+def test_evaluation_scores_the_validation_split_against_the_training_mean(trained, tiny_dataset):
+    model = models.load("loc_cnn", trained / "loc_cnn.pth", 512)
+    val = dataset.read_split(tiny_dataset, "val")
+    with torch.no_grad():
+        pred = model(torch.from_numpy(val.windows)).numpy().astype(float)
+    true = val.position[val.source]
+    mean_position = dataset.read_split(tiny_dataset, "train", windows=False).position.mean(axis=0)
+    summary = json.loads((trained / "summary.json").read_text())["val"]
+    assert summary["n_windows"] == len(val.windows)
+    assert summary["mae"] == pytest.approx(np.abs(pred - true).mean(), rel=1e-5)
+    assert summary["mae_xyz"] == pytest.approx(np.abs(pred - true).mean(axis=0), rel=1e-5)
+    assert summary["baseline_mae"] == pytest.approx(np.abs(mean_position - true).mean())
+
+
 def test_selection_picks_the_smallest_and_largest_mean_euclidean_error(trained, step_script):
     step_script("select_sources").run(trained / "sources.csv", trained / "selection.json")
     picks = json.loads((trained / "selection.json").read_text())
@@ -94,8 +108,7 @@ def test_a_checkpoint_of_another_architecture_is_refused_naming_the_file(trained
         models.load("sample_cnn", trained / "loc_cnn.pth", 1024)
 
 
-def test_relevance_manipulation_and_tdoa_steps_agree_with_the_test_split(trained, step_script, tiny_dataset,
-                                                                         tmp_path):
+def test_relevance_and_manipulation_steps_agree_with_the_test_split(trained, step_script, tiny_dataset, tmp_path):
     rel_path = tmp_path / "relevance.h5"
     step_script("relevance").run(str(tiny_dataset), trained / "loc_cnn.pth", rel_path, "loc_cnn", 512, 16,
                                  "ground_truth", "signal", 8, "cpu", 2)
@@ -105,16 +118,52 @@ def test_relevance_manipulation_and_tdoa_steps_agree_with_the_test_split(trained
 
     curve_path = tmp_path / "curve.json"
     step_script("manipulation").run(str(tiny_dataset), trained / "loc_cnn.pth", rel_path, curve_path, "loc_cnn",
-                                    "tiny", 512, 16, [0, 30], ["relevance", "energy", "random"], 8, 7, "cpu", 2)
+                                    "tiny", 512, 16, [0, 30], ["relevance", "energy", "random"], 8, 7, "cpu", 2,
+                                    magnitude=["relevance"])
     curve = json.loads(curve_path.read_text())
     unperturbed = json.loads((trained / "summary.json").read_text())["mae"]
     assert all(curve["mae"][o][0] == pytest.approx(unperturbed, rel=1e-5) for o in curve["mae"])
 
+    assert set(curve["mae_magnitude"]) == set(curve["lerf_magnitude"]) == {"relevance"}
+    assert curve["mae_magnitude"]["relevance"][0] == curve["mae"]["relevance"][0]  # P = 0 removes nothing
+
+
+def test_tdoa_step_gives_each_pair_its_estimators_and_the_constant_baseline(trained, step_script, tiny_dataset,
+                                                                             tmp_path):
+    from sslrp import metrics
+
+    rel_path = tmp_path / "relevance.h5"
+    step_script("relevance").run(str(tiny_dataset), trained / "loc_cnn.pth", rel_path, "loc_cnn", 512, 16,
+                                 "ground_truth", "signal", 8, "cpu", 2)
     tdoa_path = tmp_path / "tdoa.json"
-    step_script("tdoa").run(str(tiny_dataset), [rel_path], tdoa_path, "tiny", ["loc_cnn"], [7, 8], None, 343.0)
+    step_script("tdoa").run(str(tiny_dataset), [rel_path], tdoa_path, "tiny", ["loc_cnn"], [[7, 8], [0, 15]], None,
+                            343.0)
     result = json.loads(tdoa_path.read_text())
-    assert set(result["signals"]) == {"microphone", "loc_cnn"}
-    assert all(s["n_windows"] == len(test.windows) for s in result["signals"].values())
+    assert [p["pair"] for p in result["pairs"]] == [[7, 8], [0, 15]]
+    test = dataset.read_split(tiny_dataset, "test")
+    train = dataset.read_split(tiny_dataset, "train", windows=False)
+    mics = np.asarray(dataset.read_attrs(tiny_dataset)["mics"])
+    fs, c = 16000, 343.0
+    thresholds = test.correlation_time[test.source] / 2
+    for entry in result["pairs"]:
+        a, b = entry["pair"]
+
+        def delay(positions):  # the direct-path delay of mic b relative to mic a, by hand
+            distance = np.linalg.norm(positions[:, None, :] - mics[None, [a, b]], axis=2)
+            return (distance[:, 1] - distance[:, 0]) * fs / c
+
+        true = delay(test.position[test.source])
+        constant = delay(train.position).mean()
+        assert entry["constant_delay"] == pytest.approx(constant)
+        assert entry["largest_true_delay"] == pytest.approx(np.abs(true).max())
+        errors = np.abs(constant - true)
+        assert entry["signals"]["constant"]["anomaly_percent"] == pytest.approx(100 * np.mean(errors > thresholds))
+        assert entry["signals"]["constant"]["correlation"] is None  # a constant follows nothing: r is undefined
+        estimate = metrics.tdoa_gcc_phat(test.windows[:, a], test.windows[:, b])
+        mic = entry["signals"]["microphone"]
+        assert mic["anomaly_percent"] == pytest.approx(100 * np.mean(np.abs(estimate - true) > thresholds))
+        assert mic["correlation"] == pytest.approx(np.corrcoef(estimate, true)[0, 1])
+        assert set(entry["signals"]) == {"microphone", "loc_cnn", "constant"}
 
 
 def test_sanity_step_randomizes_layer_by_layer_and_measures_conservation(trained, step_script, tiny_dataset,

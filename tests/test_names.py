@@ -58,6 +58,7 @@ def test_schema_lists_agree_with_the_package():
     manip = PROPS["manipulation"]["properties"]
     assert tuple(manip["orderings"]["default"]) == tuple(manip["figure_orderings"]["default"]) == names.PAPER_ORDERINGS
     assert tuple(manip["percents"]["default"]) == manipulation.PERCENTS
+    assert tuple(manip["magnitude_orderings"]["items"]["enum"]) == names.RANKABLE
     explain = PROPS["explain"]["properties"]
     assert tuple(explain["gate"]["enum"]) == lrp.GATES
     methods = manip["attribution"]["properties"]

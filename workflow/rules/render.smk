@@ -108,6 +108,8 @@ rule page:
         tdoa="results/tables/tdoa.md",
         sanity_table="results/tables/sanity.md",
         sanity=step_settings.sanity_results(config),
+        manipulation=step_settings.manipulation_results(config),
+        tdoa_results=step_settings.tdoa_results(config),
         figures=[page_file(f) for f in names.page_files(models, conditions)],
     output:
         md="results/page/index.md",

@@ -13,10 +13,11 @@ from sslrp.report.replicates import split as split_replicates
 
 
 def run(datasets, localization, summaries, tdoa, md, conditions, models, config, sanity_table=None, sanity=(),
-        figures=(), html=None, replicates=1, log=None):
+        manipulation=(), tdoa_results=(), figures=(), html=None, replicates=1, log=None):
     """Write the page `md` (index.md) and `html` (index.html, beside it) from the `datasets`, the `localization`,
     `tdoa` and `sanity_table` tables (markdown), the evaluation `summaries` (of every seed replicate, replicate
-    0's first) and replicate 0's `sanity` results (sanity.py); the page links the `figures` beside them."""
+    0's first) and replicate 0's `sanity`, `manipulation` and `tdoa_results` (sanity.py, manipulation.py, tdoa.py
+    results, which the page's sentences are made from); the page links the `figures` beside them."""
     log = steps.logger(log)
     summaries = [[json.loads(Path(path).read_text()) for path in share]
                  for share in split_replicates(summaries, replicates)]
@@ -36,11 +37,17 @@ def run(datasets, localization, summaries, tdoa, md, conditions, models, config,
         summaries=summaries[0],
         replicate_summaries=tuple(summaries[1:]),
         sanity_table=Path(sanity_table).read_text() if sanity_table else "",
-        sanity_results=tuple(json.loads(Path(path).read_text()) for path in sanity),
+        sanity_results=_read_all(sanity),
+        manipulation_results=_read_all(manipulation),
+        tdoa_results=_read_all(tdoa_results),
         max_similarity=config["sanity"]["max_similarity"],
     )
     written = page.write_page(Path(md).parent, spec)
     log.info(f"wrote {written[0]} and {written[1]}")
+
+
+def _read_all(paths):
+    return tuple(json.loads(Path(path).read_text()) for path in paths)
 
 
 def cli():
@@ -53,7 +60,8 @@ def cli():
     run([f"{r}/data/{c}.h5" for c in settings["conditions"]], f"{r}/tables/localization.md",
         step_settings.every_replicate(step_settings.summaries, config, results=r), f"{r}/tables/tdoa.md",
         f"{r}/page/index.md", **settings, sanity_table=f"{r}/tables/sanity.md",
-        sanity=step_settings.sanity_results(config, r), log=args.log)
+        sanity=step_settings.sanity_results(config, r), manipulation=step_settings.manipulation_results(config, r),
+        tdoa_results=step_settings.tdoa_results(config, r), log=args.log)
 
 
 if "snakemake" in globals():

@@ -1,5 +1,8 @@
 """Evaluate one trained model on its condition's test set: per-window predictions, per-source errors,
-a summary (MAE overall and per coordinate, next to the mean-training-position baseline) and a figure."""
+a summary (MAE overall and per coordinate, next to the mean-training-position baseline) and a figure. The summary
+also scores the validation split with the same checkpoint against the same baseline: the validation sources lie
+between the training positions, the test square is a hole in the grid, so the two say whether the model
+interpolates and whether it extrapolates."""
 
 import numpy as np
 
@@ -31,11 +34,16 @@ def run(data, checkpoint, windows, sources, summary, positions, model_name, cond
     write_csv(sources, ["source", "source_index", "x", "y", "z", "n_windows", "euclidean", "absolute"],
               [[s, test.source_index[s], *test.position[s], n, e, a] for s, n, e, a in
                zip(errors["source"], errors["n_windows"], errors["euclidean"], errors["absolute"])])
-    result = {"model": model_name, "condition": cond,
-              **metrics.localization_summary(pred, true, train.position.mean(axis=0))}
-    write_json(summary, result)
+    mean_position = train.position.mean(axis=0)
+    result = {"model": model_name, "condition": cond, **metrics.localization_summary(pred, true, mean_position)}
     log.info(f"test MAE {result['mae']:.3f} m (x/y/z {np.round(result['mae_xyz'], 3).tolist()}), "
              f"baseline {result['baseline_mae']:.3f} m")
+    val = dataset.read_split(data, "val")
+    if len(val.windows):
+        val_pred = inference.predict(loaded.model, val.windows, device=loaded.device)
+        result["val"] = metrics.localization_summary(val_pred, val.position[val.source], mean_position)
+        log.info(f"validation MAE {result['val']['mae']:.3f} m, baseline {result['val']['baseline_mae']:.3f} m")
+    write_json(summary, result)
     per_source = np.array([pred[test.source == s].mean(axis=0) for s in range(len(test.position))])
     figure = plots.positions_figure(test.position, per_source, f"{model_name} {cond}",
                                     array=np.array(dataset.read_attrs(data)["mics"]))

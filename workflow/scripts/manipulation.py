@@ -1,7 +1,8 @@
 """Input manipulation of one model x condition: remove (zero, or impute) the top P % of each test window's samples
 by relevance, energy, at random or by another attribution method (gradient, SmoothGrad, Integrated Gradients,
 ...; computed here for the test windows) and measure the localization MAE per P; then the bottom P % (least
-relevant first, LeRF) for every ordering but random, for the symmetric relevance gain."""
+relevant first, LeRF) for every ordering but random, for the symmetric relevance gain; the attribution orderings of
+`magnitude` are also ranked by |map| (MoRF and LeRF), the ranking whose SRG tests a signed map."""
 
 import functools
 import time
@@ -17,7 +18,7 @@ from sslrp.localize import inference
 
 
 def run(data, checkpoint, relevance, curve, model_name, cond, window, n_mics, percents, orderings, batch_size, seed,
-        device, threads, gate="signal", attribution_settings=None, imputation="zeros", log=None):
+        device, threads, gate="signal", attribution_settings=None, imputation="zeros", magnitude=(), log=None):
     """Write the manipulation `curve` (JSON) of the `checkpoint` of `model_name` on the test windows of `data`,
     with the LRP `relevance` file for the "relevance" ordering."""
     log = steps.logger(log)
@@ -28,17 +29,22 @@ def run(data, checkpoint, relevance, curve, model_name, cond, window, n_mics, pe
     predict = functools.partial(inference.predict, model, batch_size=batch_size, device=device)
 
     def curve_of(maps, rng, orderings):
-        """MoRF curves of `orderings` and LeRF curves of those but random, with the same imputed values."""
+        """MoRF curves of `orderings` and LeRF curves of those but random, with the same imputed values, signed
+        and (for those of `magnitude`) ranked by magnitude."""
         with torch.no_grad():
             return manipulation.manipulation_curve(
                 predict, test.windows, true, maps, rng, orderings=orderings, percents=percents, batch_size=batch_size,
-                lerf=True, imputation=imputation, fill_rng=seeding.rng(seed, f"imputation/{model_name}/{cond}"))
+                lerf=True, imputation=imputation, fill_rng=seeding.rng(seed, f"imputation/{model_name}/{cond}"),
+                magnitude=[o for o in orderings if o in magnitude])
+
+    def collect(c):
+        for key in manipulation.CURVE_KEYS:
+            curves.setdefault(key, {}).update(c.get(key, {}))
 
     paper = [o for o in orderings if o not in names.ATTRIBUTIONS]
-    mae, lerf, seconds = {}, {}, {}
+    curves, seconds = {}, {}
     if paper:  # the paper's orderings in one pass; the random stream is theirs alone
-        c = curve_of({"relevance": maps}, seeding.rng(seed, f"manipulation/{model_name}/{cond}"), paper)
-        mae, lerf = mae | c["mae"], lerf | c["lerf"]
+        collect(curve_of({"relevance": maps}, seeding.rng(seed, f"manipulation/{model_name}/{cond}"), paper))
     del maps
     for method in (o for o in orderings if o in names.ATTRIBUTIONS):  # one map in memory at a time
         start = time.perf_counter()
@@ -48,15 +54,17 @@ def run(data, checkpoint, relevance, curve, model_name, cond, window, n_mics, pe
                                                 method_seed, attribution_settings)
         seconds[method] = (time.perf_counter() - start) / max(len(test.windows), 1)
         log.info(f"{method}: {1000 * seconds[method]:.1f} ms per window")
-        c = curve_of({method: attribution_map}, None, [method])
-        mae, lerf = mae | c["mae"], lerf | c["lerf"]
+        collect(curve_of({method: attribution_map}, None, [method]))
         del attribution_map
     result = {"percents": [int(p) for p in percents], "n_windows": len(test.windows), "imputation": imputation,
-              "mae": {o: mae[o] for o in orderings}, "lerf": {o: lerf[o] for o in orderings if o in lerf}}
-    for ordering, values in result["mae"].items():
-        gain = (f"  SRG={manipulation.srg(percents, values, lerf[ordering]):.3f}" if ordering in lerf else "")
-        log.info(f"{ordering:>20}: " + " ".join(f"{p:g}%={v:.3f}" for p, v in zip(percents, values))
-                 + f"  AOPC={manipulation.aopc(percents, values):.3f}{gain}")
+              **{key: {o: curves[key][o] for o in orderings if o in curves[key]}
+                 for key in manipulation.CURVE_KEYS if curves.get(key)}}
+    for morf, lerf, label in (("mae", "lerf", ""), ("mae_magnitude", "lerf_magnitude", " |.|")):
+        for ordering, values in result.get(morf, {}).items():
+            gain = (f"  SRG={manipulation.srg(percents, values, result[lerf][ordering]):.3f}"
+                    if ordering in result.get(lerf, {}) else "")
+            log.info(f"{ordering + label:>20}: " + " ".join(f"{p:g}%={v:.3f}" for p, v in zip(percents, values))
+                     + f"  AOPC={manipulation.aopc(percents, values):.3f}{gain}")
     write_json(curve, {"model": model_name, "condition": cond, **result, "attribution_seconds_per_window": seconds})
 
 

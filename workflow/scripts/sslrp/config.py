@@ -71,9 +71,9 @@ def _check_semantics(config):
     if duplicates:
         raise ConfigError(f"conditions: duplicate condition(s) {', '.join(duplicates)}")
     n_mics = config["geometry"]["array"]["n_mics"]
-    pair = config["tdoa"]["pair"]
-    if max(pair) >= n_mics or pair[0] == pair[1]:
-        raise ConfigError(f"tdoa.pair: {pair} must be two different mics in 0..{n_mics - 1}")
+    for i, pair in enumerate(config["tdoa"]["pairs"]):
+        if max(pair) >= n_mics or pair[0] == pair[1]:
+            raise ConfigError(f"tdoa.pairs[{i}]: {pair} must be two different mics in 0..{n_mics - 1}")
     for model, table in config["pretrained"].items():
         for cond, path in table.items():
             if cond not in known:
@@ -93,6 +93,10 @@ def _check_semantics(config):
     if not set(m["figure_orderings"]) & set(m["orderings"]):
         raise ConfigError(f"manipulation.figure_orderings: none of {m['figure_orderings']} is computed "
                           f"(manipulation.orderings: {m['orderings']})")
+    not_computed = [o for o in m["magnitude_orderings"] if o not in m["orderings"]]
+    if not_computed:
+        raise ConfigError(f"manipulation.magnitude_orderings: {not_computed} are not computed (manipulation.orderings: "
+                          f"{m['orderings']}); add them there or remove them here")
     for i, p in enumerate(config["srp"]["pairs"] or []):
         if max(p) >= n_mics or p[0] == p[1]:
             raise ConfigError(f"srp.pairs[{i}]: {p} must be two different mics in 0..{n_mics - 1}")

@@ -87,11 +87,15 @@ def gcc_phat(x, y, max_lag=None, interp=1):
 def tdoa_gcc_phat(x, y, max_lag=None, interpolate=False):
     """Delay of y relative to x (samples) per batch item: the lag of the GCC-PHAT peak.
 
-    With `interpolate` a parabola through the peak and its two neighbours refines the estimate to
-    a fraction of a sample; the default (off) returns integer lags, as in the paper.
+    The peak is that of |cc|, as in the authors' code (their `gcc_phat` takes the argmax of the absolute
+    correlation): a relevance signal is signed, and a polarity flip between its two channels turns the delay's
+    peak negative, which the signed maximum would miss. On microphone signals the delay's peak is positive and
+    dominant, so both give the same lag. With `interpolate` a parabola through the peak and its two neighbours
+    refines the estimate to a fraction of a sample; the default (off) returns integer lags, as in the paper.
     """
     lags, cc = gcc_phat(x, y, max_lag)
-    peak = np.argmax(cc, axis=-1)
+    peak = np.argmax(np.abs(cc), axis=-1)
+    cc = cc * np.sign(np.take_along_axis(cc, peak[..., None], axis=-1))  # the parabola fits a maximum
     delay = lags[peak].astype(float)
     if interpolate:
         delay = delay + _parabolic_offset(cc, peak)
@@ -129,6 +133,25 @@ def tdoa_summary(errors, thresholds):
         "mae": float(np.mean(good)) if good.size else float("nan"),
         "n_windows": int(errors.size),
     }
+
+
+def tdoa_estimator_summary(estimated, true_delay, thresholds):
+    """An estimator's row of the TDoA table: `tdoa_summary` of its errors, plus `correlation`, Pearson's r
+    between its estimates and the true delays (`delay_correlation`). The anomaly count alone cannot tell an
+    estimator that follows the delay from a constant guess that lies near every true delay; r can."""
+    estimated = np.broadcast_to(np.asarray(estimated, float), np.shape(true_delay))
+    return {**tdoa_summary(estimated - np.asarray(true_delay, float), thresholds),
+            "correlation": delay_correlation(estimated, true_delay)}
+
+
+def delay_correlation(estimated, true):
+    """Pearson's r between estimated and true delays; NaN when either does not vary (a constant estimator
+    follows nothing: its r is undefined, not 0)."""
+    estimated, true = np.asarray(estimated, float).ravel(), np.asarray(true, float).ravel()
+    if np.ptp(estimated) == 0 or np.ptp(true) == 0:  # tested on the values: a mean's rounding is not variation
+        return float("nan")
+    a, b = estimated - estimated.mean(), true - true.mean()
+    return float(np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b)))
 
 
 # --- correlation time ---------------------------------------------------------------------------

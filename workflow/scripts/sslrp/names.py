@@ -21,6 +21,12 @@ MIN_WINDOW = {"loc_cnn": 7 * 5 * 5, "sample_cnn": 3**6}
 PAPER_ORDERINGS = ("relevance", "energy", "random")
 ATTRIBUTIONS = ("gradient", "gradient_x_input", "smoothgrad", "integrated_gradients", "epsilon_plus_flat", "occlusion")
 ORDERINGS = (*PAPER_ORDERINGS, *ATTRIBUTIONS)
+# How an attribution map ranks the samples: by signed value (the paper's: highest first, so least relevant first
+# means most negative first) or by magnitude |value| (what matters to a regression output whatever its sign). The
+# attribution orderings can be ranked either way (manipulation.magnitude_orderings); energy ranks by |x| and random
+# by chance, whatever the setting.
+RANKINGS = ("signed", "magnitude")
+RANKABLE = ("relevance", *ATTRIBUTIONS)  # the orderings that sort an attribution map
 
 # What removed samples become in the manipulation test: the paper's zeros, each microphone's mean over the window,
 # or Gaussian noise at each microphone's level in the window (sslrp.explain.manipulation.fill_values).

@@ -94,19 +94,20 @@ def manipulation(config, model, cond, replicate=0):
     return {**_model(config, model), "cond": cond, "percents": m["percents"], "orderings": m["orderings"],
             "batch_size": config["explain"]["batch_size"], "seed": replicate_seed(config, replicate),
             "gate": config["explain"]["gate"],
-            "attribution_settings": m["attribution"], "imputation": m["imputation"]}
+            "attribution_settings": m["attribution"], "imputation": m["imputation"],
+            "magnitude": m["magnitude_orderings"]}
 
 
 def sanity(config, model, cond, replicate=0):
     t = config["tdoa"]
     return {**_model(config, model), "cond": cond, "gate": config["explain"]["gate"],
             "batch_size": config["explain"]["batch_size"], "n_windows": config["sanity"]["windows"],
-            "seed": replicate_seed(config, replicate), "pair": t["pair"], "max_lag": t["max_lag"],
+            "seed": replicate_seed(config, replicate), "pair": t["pairs"][0], "max_lag": t["max_lag"],
             "sound_speed": config["geometry"]["sound_speed"]}
 
 
 def tdoa(config, cond):
-    return {"cond": cond, "model_names": config["models"], "pair": config["tdoa"]["pair"],
+    return {"cond": cond, "model_names": config["models"], "pairs": config["tdoa"]["pairs"],
             "max_lag": config["tdoa"]["max_lag"], "sound_speed": config["geometry"]["sound_speed"]}
 
 
@@ -124,7 +125,7 @@ def randomization_figure(config, model):
 
 
 def render_source(config, model, cond, extreme):
-    return {"model_name": model, "cond": cond, "extreme": extreme, "pair": config["tdoa"]["pair"]}
+    return {"model_name": model, "cond": cond, "extreme": extreme, "pair": config["tdoa"]["pairs"][0]}
 
 
 def page(config):

@@ -8,13 +8,21 @@ gain (Blücher et al. 2024, `srg`); and removed samples can be imputed otherwise
 (`sslrp.names.IMPUTATIONS`: the window mean, or Gaussian noise at the window's level), since a zeroed
 stretch is itself a pattern a network may react to. Pure functions on numpy arrays: windows and
 attribution maps are [N, M, W], positions [N, 3] in metres.
+
+Definitions. MoRF (most relevant first) removes the top P % of an ordering's ranking, LeRF (least relevant
+first) the bottom P %. An attribution map ranks the samples by its signed value (the paper's `relevance`
+ordering: highest first) or by its magnitude |value| (`magnitude` orderings). The signed LeRF order removes the
+most *negative* values first; on a raw waveform the relevance changes sign with the waveform, and for a regression
+output the strongest negative contributions move the prediction as much as the strongest positive ones, so signed
+LeRF removes important samples too, and a signed SRG near 0 says nothing about the ranking. Ranked by magnitude,
+LeRF removes the samples the map calls unimportant, and SRG tests whether the ranking is right at both ends.
 """
 
 from collections.abc import Mapping
 
 import numpy as np
 
-from ..names import IMPUTATIONS, ORDERINGS, PAPER_ORDERINGS
+from ..names import IMPUTATIONS, ORDERINGS, PAPER_ORDERINGS, RANKABLE
 
 PERCENTS = (0, 10, 20, 30, 40, 50, 60, 70)
 
@@ -24,16 +32,25 @@ def n_removed(percent, size):
     return int(round(percent / 100 * size))
 
 
-def removal_order(windows, relevance, ordering, rng=None, least_first=False):
+def curve_key(least_first=False, magnitude=False):
+    """Where a curve JSON keeps the curves of one direction and ranking: "mae" (MoRF, signed: the paper's), "lerf"
+    (LeRF, signed), "mae_magnitude" and "lerf_magnitude" (the same ranked by |map|)."""
+    return ("lerf" if least_first else "mae") + ("_magnitude" if magnitude else "")
+
+
+CURVE_KEYS = tuple(curve_key(least, magnitude) for magnitude in (False, True) for least in (False, True))
+
+
+def removal_order(windows, relevance, ordering, rng=None, least_first=False, magnitude=False):
     """Flat sample indices of each window, most important first (`least_first`: least important first):
     [N, M*W] int.
 
     ordering "energy": highest |x| first; "random": a random permutation per window from `rng`; an
     attribution ordering ("relevance", "gradient", ...: see `sslrp.names.ORDERINGS`): highest signed value of
-    its map first (see `attribution_map` for how `relevance` gives the maps). Ties keep index order,
-    as a stable sort would.
+    its map first, or with `magnitude` highest |value| first (see `attribution_map` for how `relevance` gives
+    the maps). Ties keep index order, as a stable sort would.
     """
-    return _argsort_rows(removal_keys(windows, relevance, ordering, rng, least_first))
+    return _argsort_rows(removal_keys(windows, relevance, ordering, rng, least_first, magnitude))
 
 
 def attribution_map(relevance, ordering):
@@ -46,21 +63,26 @@ def attribution_map(relevance, ordering):
     return maps[ordering]
 
 
-def removal_keys(windows, relevance, ordering, rng=None, least_first=False):
+def removal_keys(windows, relevance, ordering, rng=None, least_first=False, magnitude=False):
     """Per-window sort keys [N, M*W], float32, ascending = removed first.
 
     Keys are compared at float32, the precision of the model input. Random keys are one uniform
     draw per sample, so consecutive calls draw the same keys as one call over all windows.
     `relevance` gives the attribution maps as in `attribution_map` (unused by "energy" and "random").
     `least_first` reverses the order of an attribution or energy ordering (LeRF); a random order has no
-    least relevant end, so it is refused there.
+    least relevant end, so it is refused there. `magnitude` ranks an attribution map by |value| (energy already
+    ranks by |x|, random by nothing: refused for both).
     """
+    if magnitude and ordering not in RANKABLE:
+        raise ValueError(f"ordering {ordering!r} has no magnitude ranking; only attribution maps have: {RANKABLE}")
     if least_first:
         if ordering == "random":
             raise ValueError("the random ordering has no least relevant first (LeRF) order")
-        return removal_keys(windows, relevance, ordering) * np.float32(-1) + np.float32(0)
+        return removal_keys(windows, relevance, ordering, magnitude=magnitude) * np.float32(-1) + np.float32(0)
     n = len(windows)
-    if ordering == "energy":
+    if magnitude:
+        keys = -np.abs(np.asarray(attribution_map(relevance, ordering), np.float32).reshape(n, -1))
+    elif ordering == "energy":
         keys = -np.abs(np.asarray(windows, np.float32).reshape(n, -1))
     elif ordering == "random":
         keys = rng.random((n, np.asarray(windows[0]).size), dtype=np.float32)
@@ -119,7 +141,7 @@ def fill_values(windows, imputation, rng=None):
 
 def manipulation_curve(predict_fn, windows, positions_true, relevance, rng,
                        orderings=PAPER_ORDERINGS, percents=PERCENTS, batch_size=32, lerf=False,
-                       imputation="zeros", fill_rng=None):
+                       imputation="zeros", fill_rng=None, magnitude=()):
     """Localization MAE after removing the top P % of each window's samples, per ordering and P.
 
     `relevance` gives the attribution maps the orderings sort by: one array shaped like `windows` (the
@@ -130,27 +152,35 @@ def manipulation_curve(predict_fn, windows, positions_true, relevance, rng,
     per ordering is zeroed incrementally; unperturbed inputs (k = 0) are predicted once per batch.
     With `lerf`, the same pass also removes the bottom P % first (LeRF) for every ordering but random.
     Removed samples become zeros or are imputed as `fill_values` says (`imputation`; noise is drawn from
-    `fill_rng`, batch by batch, the same for every ordering and direction). Returns a JSON-ready dict:
-    `percents`, `n_windows`, `mae` {ordering: [MAE per percent]} and with `lerf` also `lerf` (the same for
-    the least relevant first).
+    `fill_rng`, batch by batch, the same for every ordering and direction). `magnitude` names attribution
+    orderings (of `orderings`) to rank by |map| too, in the same pass (after the signed runs, so the signed
+    curves and the random stream are the same with or without them). Returns a JSON-ready dict: `percents`,
+    `n_windows`, `mae` {ordering: [MAE per percent]}, with `lerf` also `lerf` (the same for the least relevant
+    first), and with `magnitude` also `mae_magnitude` (and `lerf_magnitude`): see `curve_key`.
     """
     windows = np.asarray(windows, np.float32)
     size = windows[0].size
     ks = [n_removed(p, size) for p in percents]
+    unknown = [o for o in magnitude if o not in orderings]
+    if unknown:
+        raise ValueError(f"magnitude rankings of {unknown}, which are not among the orderings {list(orderings)}")
     lerf_orderings = [o for o in orderings if o != "random"] if lerf else []
-    runs = [(o, False) for o in orderings] + [(o, True) for o in lerf_orderings]
+    runs = ([(o, False, False) for o in orderings] + [(o, True, False) for o in lerf_orderings]
+            + [(o, least, True) for least in ((False, True) if lerf else (False,)) for o in magnitude])
     abs_sum = np.zeros((len(runs), len(percents)))
     for lo in range(0, len(windows), batch_size):
         batch, true = windows[lo:lo + batch_size], positions_true[lo:lo + batch_size]
         rel = _batch_of(relevance, slice(lo, lo + batch_size))
         baseline = _abs_error_sum(predict_fn(batch), true)
         fill = fill_values(batch, imputation, fill_rng)
-        for i, (ordering, least_first) in enumerate(runs):
-            order = removal_order(batch, rel, ordering, rng, least_first)
+        for i, (ordering, least_first, by_magnitude) in enumerate(runs):
+            order = removal_order(batch, rel, ordering, rng, least_first, by_magnitude)
             abs_sum[i] += _incremental_errors(predict_fn, batch, true, order, ks, baseline, fill)
-    curve = _curve(percents, orderings, abs_sum[:len(orderings)], len(windows))
-    if lerf:
-        curve["lerf"] = _curve(percents, lerf_orderings, abs_sum[len(orderings):], len(windows))["mae"]
+    mae_table = abs_sum / (3 * len(windows))
+    curve = {"percents": [int(p) for p in percents], "n_windows": int(len(windows))}
+    for i, (ordering, least_first, by_magnitude) in enumerate(runs):
+        curve.setdefault(curve_key(least_first, by_magnitude), {})[ordering] = mae_table[i].tolist()
+    curve.setdefault("mae", {})
     return curve
 
 
@@ -179,15 +209,6 @@ def _incremental_errors(predict_fn, batch, true, order, ks, baseline, fill=None)
 
 def _abs_error_sum(pred, true):
     return float(np.sum(np.abs(np.asarray(pred, float) - np.asarray(true, float))))
-
-
-def _curve(percents, orderings, abs_sum, n_windows):
-    mae_table = abs_sum / (3 * n_windows)
-    return {
-        "percents": [int(p) for p in percents],
-        "n_windows": int(n_windows),
-        "mae": {o: mae_table[i].tolist() for i, o in enumerate(orderings)},
-    }
 
 
 def aopc(percents, mae_values):
@@ -219,12 +240,12 @@ def srg(percents, morf_values, lerf_values):
 def pooled(curves):
     """Pool manipulation curves of several conditions as if all their windows were one test set.
 
-    The MAE of the union is the window-count-weighted mean of the per-condition MAEs; LeRF curves (`lerf`) are
-    pooled too when every condition has them.
+    The MAE of the union is the window-count-weighted mean of the per-condition MAEs; LeRF and magnitude-ranked
+    curves (`CURVE_KEYS`) are pooled too when every condition has them.
     """
     weights = np.array([c["n_windows"] for c in curves], float)
     out = {"percents": list(curves[0]["percents"]), "n_windows": int(weights.sum())}
-    for key in ("mae", "lerf"):
+    for key in CURVE_KEYS:
         if all(key in c for c in curves):
             out[key] = {o: np.average([c[key][o] for c in curves], axis=0, weights=weights).tolist()
                         for o in curves[0][key]}

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import io, names
-from ..explain import conservation
+from ..explain import conservation, manipulation
 from ..localize import srp
 from ..names import MODEL_LABELS
 from . import verdict
 from .plots import condition_label
+from .tables import SIGNAL_LABELS, pair_label
 
 TITLE = ("Interpreting end-to-end deep learning models for speech source localization using "
          "layer-wise relevance propagation")
@@ -53,6 +54,8 @@ class PageSpec:
     replicate_summaries: per seed replicate after the first (training.replicates > 1), its evaluation summaries
         like `summaries`; the tables then give means over the replicates, while `summaries` (replicate 0's) give
         the verdicts and the per-source figures are replicate 0's.
+    manipulation_results: replicate 0's manipulation.py curves (every model x condition), or () (no sentences).
+    tdoa_results: replicate 0's tdoa.py results (one per condition), or () (no sentences).
     title: the page title (default: the paper's).
     """
 
@@ -67,6 +70,8 @@ class PageSpec:
     sanity_results: tuple = ()
     max_similarity: float = 0.5
     replicate_summaries: tuple = ()
+    manipulation_results: tuple = ()
+    tdoa_results: tuple = ()
     title: str = TITLE
 
     def __post_init__(self):
@@ -95,6 +100,7 @@ def page_blocks(spec):
     for model in _ordered(spec.models, MANIPULATION_ORDER):
         blocks += [("heading", 3, MODEL_LABELS[model], True),
                    ("image", names.manipulation_figure(model))]
+    blocks += _manipulation_blocks(spec)
     blocks += [("heading", 2, "Feature Inspection", False), ("text", INTRO), ("text", verdict_tally(spec))]
     if spec.replicate_summaries:
         blocks.append(("text", replicate_note(spec)))
@@ -109,13 +115,75 @@ def _ordered(models, order):
 
 
 def verdict_tally(spec):
-    """How many model x condition pairs localize, partly or not: a warning before the explanations."""
-    statuses = [spec.verdict(m, c).status for m in spec.models for c in spec.conditions]
-    counts = ", ".join(f"{n} {status if n == 1 else plural}" for status, plural in verdict.PLURAL.items()
-                       for n in [statuses.count(status)])
-    return (f"Of the {len(statuses)} trained models (model x condition), {counts}: {verdict.criterion()}. "
-            "Each model's verdict stands under its name below; explanations of a model that does not "
-            "localize show what an untrained network attends to, not what the paper's models learned.")
+    """How many model x condition pairs localize, partly or not, in the unseen test square and between their
+    training positions: a warning before the explanations."""
+    verdicts = [spec.verdict(m, c) for m in spec.models for c in spec.conditions]
+    tally = _tally([v.status for v in verdicts])
+    scored = [v.val.status for v in verdicts if v.val is not None]
+    between = f"; between their training positions (validation), {_tally(scored)}" if scored else ""
+    return (f"Of the {len(verdicts)} trained models (model x condition), in the unseen test square {tally}"
+            f"{between}: {verdict.criterion()}. Each model's verdict stands under its name below; explanations of "
+            "a model that does not localize show what an untrained network attends to, not what the paper's "
+            "models learned.")
+
+
+def _tally(statuses):
+    return ", ".join(f"{n} {status if n == 1 else plural}" for status, plural in verdict.PLURAL.items()
+                     for n in [statuses.count(status)])
+
+
+SIGNED_LERF = ("Least relevant first by signed value is no test of the ranking: on a raw waveform the relevance "
+               "changes sign with the signal, and for a regression output the most negative contributions, which "
+               "signed LeRF removes first, move the prediction as much as the most positive ones. Ranked by "
+               "magnitude |relevance|, LeRF removes the samples the relevance calls unimportant, so its symmetric "
+               "relevance gain (SRG = AOPC MoRF - AOPC LeRF) tests the ranking at both ends.")
+
+
+def manipulation_finding(label, curves):
+    """What the manipulation test found for one model, pooled over its conditions' `curves` (manipulation.py
+    results), in sentences from the numbers: the paper's test (signed relevance, most relevant first) against
+    random removal, then the magnitude ranking's SRG next to the signed one."""
+    pool = manipulation.pooled(curves)
+    percents = pool["percents"]
+    aopc = {o: manipulation.aopc(percents, v) for o, v in pool["mae"].items()}
+    text = f"{label}, all conditions pooled:"
+    if "relevance" in aopc and "random" in aopc:
+        beats = "more than" if aopc["relevance"] > aopc["random"] else "no more than"
+        text += (f" removing the most relevant samples first (signed relevance, the paper's test) raises the MAE by "
+                 f"{aopc['relevance']:.3f} m on average over P > 0, {beats} random removal ({aopc['random']:.3f} m).")
+    morf, lerf = pool.get("mae_magnitude", {}).get("relevance"), pool.get("lerf_magnitude", {}).get("relevance")
+    if morf is None or lerf is None:
+        return text
+    gain = manipulation.srg(percents, morf, lerf)
+    by_condition = [manipulation.srg(c["percents"], c["mae_magnitude"]["relevance"], c["lerf_magnitude"]["relevance"])
+                    for c in curves]
+    ranks = ("ranks the samples the model relies on above those it ignores" if gain > 0 else
+             "does not separate the samples the model relies on from those it ignores")
+    text += (f" Ranked by |relevance|, removing the most relevant first raises it by "
+             f"{manipulation.aopc(percents, morf):.3f} m and the least relevant first by "
+             f"{manipulation.aopc(percents, lerf):.3f} m: SRG {gain:+.3f} m, positive in "
+             f"{sum(g > 0 for g in by_condition)} of {len(by_condition)} conditions, so the relevance {ranks}")
+    if "random" in aopc:
+        lower = "less" if manipulation.aopc(percents, lerf) < aopc["random"] else "no less"
+        text += f"; removing the least relevant first hurts {lower} than random removal"
+    signed = pool.get("lerf", {}).get("relevance")
+    if signed is not None and "relevance" in pool["mae"]:
+        text += f". Ranked by signed value, SRG is {manipulation.srg(percents, pool['mae']['relevance'], signed):+.3f}"
+        text += " m"
+    return text + "."
+
+
+def _manipulation_blocks(spec):
+    """Sentences from the manipulation curves, one per model, and why signed LeRF tests nothing."""
+    if not spec.manipulation_results:
+        return []
+    by_model = {}
+    for c in spec.manipulation_results:
+        by_model.setdefault(c["model"], []).append(c)
+    findings = [manipulation_finding(MODEL_LABELS[m], by_model[m])
+                for m in _ordered(spec.models, MANIPULATION_ORDER) if m in by_model]
+    has_lerf = any("lerf" in c for c in spec.manipulation_results)
+    return [("list", findings)] + ([("text", SIGNED_LERF)] if has_lerf else [])
 
 
 def replicate_note(spec):
@@ -166,13 +234,57 @@ def _table_blocks(spec):
                 for c in spec.conditions for m in _ordered(spec.models, MANIPULATION_ORDER)]
     return [
         ("heading", 2, "Localization error", False),
-        ("text", f"Test MAE against the mean training position{and_srp}; {verdict.criterion()}."),
+        ("text", f"Test MAE against the mean training position{and_srp}, and the same on the validation sources "
+                 f"(val: between the training positions); {verdict.criterion()}."),
         ("list", verdicts), ("table", spec.localization_table),
-        ("heading", 2, "Time difference of arrival (TDoA)", False), ("table", spec.tdoa_table),
+        ("heading", 2, "Time difference of arrival (TDoA)", False), *_tdoa_blocks(spec), ("table", spec.tdoa_table),
         *_sanity_blocks(spec),
         ("heading", 2, "Measured reverberation time", False), ("table", "\n".join(t60)),
         ("heading", 2, "Configuration", False), ("code", "yaml", spec.config_yaml),
     ]
+
+
+TDOA_INTRO = ("GCC-PHAT on a microphone pair, computed on the microphone signals and on each model's relevance, next "
+              "to a constant estimator that always answers the training sources' mean delay, which uses no signal. "
+              "An anomaly is an error above half the source's correlation time; r is the correlation of an "
+              "estimate with the true delay.")
+
+
+def tdoa_finding(result, models):
+    """One sentence per mic pair of one condition's tdoa.py `result`: each estimator's anomalies and correlation,
+    and whether each model's relevance does better than the constant guess (and why a pair cannot tell)."""
+    out = []
+    for entry in result["pairs"]:
+        signals = entry["signals"]
+        constant = signals["constant"]["anomaly_percent"]
+
+        def said(name):
+            s = signals[name]
+            r = s.get("correlation")
+            r = "" if name == "constant" else ", r –" if r is None else f", r {r:.2f}"
+            return f"{SIGNAL_LABELS.get(name, name)} {s['anomaly_percent']:.1f} %{r}"
+
+        text = (f"{condition_label(result['condition'])}, mics {pair_label(entry['pair'])} (true delays within "
+                f"±{entry['largest_true_delay']:.1f} samples): anomalies "
+                + "; ".join(said(n) for n in ("microphone", *models, "constant") if n in signals) + ".")
+        verdicts = [f"{MODEL_LABELS[m]}'s relevance "
+                    + ("beats the constant" if signals[m]["anomaly_percent"] < constant else
+                       "does no better than the constant") for m in models if m in signals]
+        if verdicts:
+            text += " " + "; ".join(verdicts) + "."
+        if constant == 0:
+            text += (" On this pair every true delay lies within the anomaly threshold of the constant guess, so the "
+                     "anomaly count cannot tell an estimate that follows the delay from one that does not; r can.")
+        out.append(text)
+    return out
+
+
+def _tdoa_blocks(spec):
+    """The TDoA section's sentences, from replicate 0's results; nothing without them."""
+    if not spec.tdoa_results:
+        return []
+    models = _ordered(spec.models, MANIPULATION_ORDER)
+    return [("text", TDOA_INTRO), ("list", [t for r in spec.tdoa_results for t in tdoa_finding(r, models)])]
 
 
 SANITY_INTRO = ("Two checks of whether the explanations above say something about the trained networks. "

@@ -43,8 +43,10 @@ def _csv_values(value, ranged):
 
 def localization_rows(summaries):
     """One row per model x condition: test MAE overall and per coordinate, next to the mean-position
-    baseline, the two ratios the verdict rests on and the verdict itself (sslrp.report.verdict). A "model" may
-    also be a classical method with the same summary (srp_baseline.py's "srp_phat")."""
+    baseline, the two ratios the verdict rests on and the verdict itself (sslrp.report.verdict); then the
+    same on the validation split (between the training positions, same baseline), where it was scored. A
+    "model" may also be a classical method with the same summary (srp_baseline.py's "srp_phat"; no
+    validation: "–")."""
     out = []
     for s in summaries:
         row = {"model": s["model"], "condition": s["condition"], "windows": s["n_windows"], "MAE [m]": s["mae"]}
@@ -53,6 +55,12 @@ def localization_rows(summaries):
         row.update({f"baseline {c} [m]": v for c, v in zip("xyz", s["baseline_mae_xyz"])})
         v = verdict.judge(s)
         row.update({"MAE / baseline": v.mae_ratio, "x / baseline x": v.x_ratio, "verdict": v.status})
+        val, nan = v.val, float("nan")
+        row.update({"val MAE [m]": nan if val is None else val.mae,
+                    "val baseline MAE [m]": nan if val is None else val.baseline_mae,
+                    "val MAE / baseline": nan if val is None else val.mae_ratio,
+                    "val x / baseline x": nan if val is None else val.x_ratio,
+                    "val verdict": "–" if val is None else val.status})
         out.append(row)
     return out
 
@@ -75,68 +83,104 @@ def _ordered_orderings(curves, key="mae"):
                   key=lambda o: (known.index(o) if o in known else len(known), o))
 
 
+def ranked_by(ordering, magnitude=False):
+    """What a curve's removal order ranks by, as the tables say it: an attribution map's "signed" value or its
+    "magnitude"; energy ranks by the magnitude |x|, random by nothing ("–")."""
+    if ordering == "random":
+        return "–"
+    return "magnitude" if magnitude or ordering == "energy" else "signed"
+
+
+def _rankings(curve, ordering):
+    """The rankings (magnitude flags) `curve` has MoRF curves of `ordering` for: signed first."""
+    return [m for m in (False, True) if ordering in curve.get(manipulation.curve_key(magnitude=m), {})]
+
+
 def manipulation_rows(curves):
-    """One row per model x condition x ordering, plus pooled rows per model x ordering (all conditions'
-    test windows as one set): the MAE after removing the most relevant P % (MoRF), and what removed samples
-    became (imputation)."""
+    """One row per model x condition x ordering x ranking, plus pooled rows per model (all conditions' test
+    windows as one set): the MAE after removing the most relevant P % (MoRF), how the ordering ranked the
+    samples (`ranked_by`) and what removed samples became (imputation)."""
     out = []
     for model, model_curves in _by_model_with_pooled(curves).items():
         for c in model_curves:
-            for ordering, values in c["mae"].items():
-                out.append({"model": model, "condition": c["condition"], "ordering": ordering,
-                            "imputation": c["imputation"],
-                            **{f"P={p:g}%": v for p, v in zip(c["percents"], values)}})
+            for ordering in c["mae"]:
+                for magnitude in _rankings(c, ordering):
+                    values = c[manipulation.curve_key(magnitude=magnitude)][ordering]
+                    out.append({"model": model, "condition": c["condition"], "ordering": ordering,
+                                "ranked by": ranked_by(ordering, magnitude), "imputation": c["imputation"],
+                                **{f"P={p:g}%": v for p, v in zip(c["percents"], values)}})
     return out
 
 
 def aopc_rows(curves):
     """One row per model x condition, plus a pooled row per model (all conditions' test windows as one set):
-    the AOPC (mean MAE increase over P > 0 relative to P = 0, metres) of each ordering, one column each."""
-    orderings = _ordered_orderings(curves)
+    the AOPC (mean MAE increase over P > 0 relative to P = 0, metres) of each ordering, one column each, and
+    beside an attribution ordering's column that of its magnitude ranking where it was computed."""
+    columns = [(o, m) for o in _ordered_orderings(curves) for m in (False, True)
+               if not m or any(o in c.get(manipulation.curve_key(magnitude=True), {}) for c in curves)]
     out = []
     for model, model_curves in _by_model_with_pooled(curves).items():
         for c in model_curves:
             row = {"model": model, "condition": c["condition"], "windows": c["n_windows"],
                    "imputation": c["imputation"]}
-            for ordering in orderings:
-                values = c["mae"].get(ordering)
-                row[f"AOPC {ordering} [m]"] = (float("nan") if values is None
-                                               else manipulation.aopc(c["percents"], values))
+            for ordering, magnitude in columns:
+                values = c.get(manipulation.curve_key(magnitude=magnitude), {}).get(ordering)
+                label = f"AOPC {ordering}, magnitude [m]" if magnitude else f"AOPC {ordering} [m]"
+                row[label] = float("nan") if values is None else manipulation.aopc(c["percents"], values)
             out.append(row)
     return out
 
 
 def srg_rows(curves):
-    """One row per model x condition x ordering with a least-relevant-first curve, plus pooled rows: AOPC of
-    removing the most (MoRF) and the least relevant samples first (LeRF) and the symmetric relevance gain
-    SRG = AOPC(MoRF) - AOPC(LeRF) (metres; explain.manipulation.srg), with the imputation used."""
+    """One row per model x condition x ordering x ranking with a least-relevant-first curve, plus pooled rows:
+    AOPC of removing the most (MoRF) and the least relevant samples first (LeRF) and the symmetric relevance
+    gain SRG = AOPC(MoRF) - AOPC(LeRF) (metres; explain.manipulation.srg), with the imputation used. An
+    attribution ordering's signed and magnitude rankings stand in adjacent rows: only the magnitude SRG tests
+    a signed map's ranking (explain.manipulation explains why)."""
     orderings = _ordered_orderings(curves, "lerf")
     out = []
     for model, model_curves in _by_model_with_pooled(curves).items():
         for c in model_curves:
-            for ordering in (o for o in orderings if o in c.get("lerf", {})):
-                morf, lerf = c["mae"][ordering], c["lerf"][ordering]
-                out.append({"model": model, "condition": c["condition"], "ordering": ordering,
-                            "imputation": c["imputation"], "AOPC MoRF [m]": manipulation.aopc(c["percents"], morf),
-                            "AOPC LeRF [m]": manipulation.aopc(c["percents"], lerf),
-                            "SRG [m]": manipulation.srg(c["percents"], morf, lerf)})
+            for ordering in orderings:
+                for magnitude in (False, True):
+                    morf = c.get(manipulation.curve_key(magnitude=magnitude), {}).get(ordering)
+                    lerf = c.get(manipulation.curve_key(True, magnitude), {}).get(ordering)
+                    if morf is None or lerf is None:
+                        continue
+                    out.append({"model": model, "condition": c["condition"], "ordering": ordering,
+                                "ranked by": ranked_by(ordering, magnitude), "imputation": c["imputation"],
+                                "AOPC MoRF [m]": manipulation.aopc(c["percents"], morf),
+                                "AOPC LeRF [m]": manipulation.aopc(c["percents"], lerf),
+                                "SRG [m]": manipulation.srg(c["percents"], morf, lerf)})
     return out
 
 
-SIGNAL_LABELS = {"microphone": "Mic", **names.MODEL_LABELS}
+SIGNAL_LABELS = {"microphone": "Mic", **names.MODEL_LABELS, "constant": "Constant"}
+
+
+def pair_label(pair):
+    """A mic pair as the tables and the page write it: "7-8"."""
+    return f"{pair[0]}-{pair[1]}"
 
 
 def tdoa_rows(results):
-    """The paper's TDoA table: per condition, anomaly % and MAE (samples, non-anomalous windows) for the
-    microphone signals and each model's relevance."""
+    """The paper's TDoA table, one row per condition x mic pair: anomaly % and MAE (samples, non-anomalous
+    windows) of GCC-PHAT on the microphone signals and on each model's relevance, beside the constant
+    estimator that always answers the training sources' mean delay (tdoa.py), and every estimator's correlation
+    r with the true delay (none for the constant: it follows nothing). The largest true delay on the pair says
+    how far a constant guess can be off at most."""
     out = []
     for r in results:
-        row = {"condition": r["condition"]}
-        for name, s in r["signals"].items():
-            label = SIGNAL_LABELS.get(name, name)
-            row[f"{label} anomalies [%]"] = s["anomaly_percent"]
-            row[f"{label} MAE [samples]"] = s["mae"]
-        out.append(row)
+        for entry in r["pairs"]:
+            row = {"condition": r["condition"], "pair": pair_label(entry["pair"]),
+                   "largest true delay [samples]": entry["largest_true_delay"]}
+            for name, s in entry["signals"].items():
+                label = SIGNAL_LABELS.get(name, name)
+                row[f"{label} anomalies [%]"] = s["anomaly_percent"]
+                row[f"{label} MAE [samples]"] = _nan_if_none(s["mae"])
+                if name != "constant":
+                    row[f"{label} r"] = _nan_if_none(s["correlation"])
+            out.append(row)
     return out
 
 

@@ -10,8 +10,16 @@ than the range (y), and height (z) not at all. So the verdict asks for both
 and says "localizes" when both hold, "localizes only partly" when one holds and "does not localize"
 when neither does. Its sentences are made from the measured numbers, never written by hand.
 
+The test square is a hole in the middle of the training grid, so failing there means a model does not
+extrapolate into unseen positions; it may still localize between its training positions. The same rule, with
+the same thresholds and the same baseline (the mean training position), is therefore applied to the validation
+sources, which lie between the training positions: the sentences say which of the two a model achieves. (The
+validation split also chose the checkpoint, the best epoch, so its numbers are slightly optimistic; the
+thresholds leave a wide margin for that: the mean position is a weak guess over the whole grid.)
+
 A summary is evaluate.py's (or srp_baseline.py's) summary.json: model, condition, mae, mae_xyz,
-baseline_mae, baseline_mae_xyz (metres).
+baseline_mae, baseline_mae_xyz (metres), and from evaluate.py also `val`, the same numbers on the validation
+split.
 """
 
 from dataclasses import dataclass
@@ -26,7 +34,9 @@ PLURAL = {LOCALIZES: "localize", PARTLY: "localize only partly", NOT: "do not lo
 def criterion():
     """The rule the verdicts follow, in words (from the thresholds above)."""
     return (f"a model localizes when its test MAE is below the mean training position's and its x-MAE at most "
-            f"{X_RATIO:g}x the mean position's x-MAE (x: the coordinate the linear array resolves)")
+            f"{X_RATIO:g}x the mean position's x-MAE (x: the coordinate the linear array resolves); the same rule on "
+            "the validation sources, which lie between the training positions (the test square is a hole in the "
+            "training grid), says whether it localizes between its training positions")
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,7 @@ class Verdict:
     mae_x: float
     baseline_mae_x: float
     srp_mae: float = None  # SRP-PHAT's test MAE on the same windows, if it was run
+    val: "Verdict" = None  # the same rule on the validation split (between the training positions), if scored
 
     @property
     def mae_ratio(self):
@@ -64,14 +75,16 @@ class Verdict:
 
 
 def judge(summary, srp_summary=None):
-    """The verdict on one model x condition `summary`, with SRP-PHAT's summary of the same condition."""
+    """The verdict on one model x condition `summary`, with SRP-PHAT's summary of the same condition; with the
+    summary's validation numbers (`val`) it carries the validation split's verdict too."""
+    val = summary.get("val")
     return Verdict(summary["mae"], summary["baseline_mae"], summary["mae_xyz"][0], summary["baseline_mae_xyz"][0],
-                   None if srp_summary is None else srp_summary["mae"])
+                   None if srp_summary is None else srp_summary["mae"], None if val is None else judge(val))
 
 
-def numbers(v):
-    """The measured numbers behind a verdict, as a clause."""
-    text = (f"test MAE {v.mae:.3f} m vs {v.baseline_mae:.3f} m for the mean position ({v.mae_ratio:.2f}x), "
+def numbers(v, split="test"):
+    """The measured numbers behind a verdict, as a clause (`split`: what the MAE was measured on)."""
+    text = (f"{split} MAE {v.mae:.3f} m vs {v.baseline_mae:.3f} m for the mean position ({v.mae_ratio:.2f}x), "
             f"x {v.mae_x:.3f} m vs {v.baseline_mae_x:.3f} m ({v.x_ratio:.2f}x)")
     if v.srp_mae is not None:
         text += f"; SRP-PHAT {v.srp_mae:.3f} m"
@@ -79,7 +92,24 @@ def numbers(v):
 
 
 def sentence(label, v):
-    """What the page says about model `label` (e.g. "LocCNN") in one condition, from its verdict."""
+    """What the page says about model `label` (e.g. "LocCNN") in one condition, from its verdict: between its
+    training positions (validation) and in the unseen test square, where both were scored."""
+    if v.val is None:
+        return _test_sentence(label, v)
+    joint = "and" if v.status == v.val.status else "but"
+    text = (f"{label} {v.val.status} between its training positions ({numbers(v.val, 'validation')}) {joint} "
+            f"{v.status} in the unseen test square ({numbers(v)}).")
+    if v.status == LOCALIZES:
+        return text
+    if v.val.status == LOCALIZES:
+        return (f"{text} Read these explanations as those of a network that interpolates between its training "
+                "positions but does not extrapolate into the unseen square.")
+    learned = "has not learned" if v.val.status == NOT else "has not fully learned"
+    return f"{text} These explanations describe a network that {learned} to localize."
+
+
+def _test_sentence(label, v):
+    # A summary without validation numbers (older results): the test square's verdict alone.
     if v.status == LOCALIZES:
         return f"{label} localizes: {numbers(v)}."
     if v.status == NOT:
