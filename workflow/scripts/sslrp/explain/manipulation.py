@@ -180,7 +180,6 @@ def manipulation_curve(predict_fn, windows, positions_true, relevance, rng,
     curve = {"percents": [int(p) for p in percents], "n_windows": int(len(windows))}
     for i, (ordering, least_first, by_magnitude) in enumerate(runs):
         curve.setdefault(curve_key(least_first, by_magnitude), {})[ordering] = mae_table[i].tolist()
-    curve.setdefault("mae", {})
     return curve
 
 

@@ -27,7 +27,7 @@ from ..localize import srp
 from ..names import MODEL_LABELS
 from . import verdict
 from .plots import condition_label
-from .tables import SIGNAL_LABELS, pair_label
+from .tables import pair_label
 
 TITLE = ("Interpreting end-to-end deep learning models for speech source localization using "
          "layer-wise relevance propagation")
@@ -149,8 +149,8 @@ def manipulation_finding(label, curves):
     text = f"{label}, all conditions pooled:"
     if "relevance" in aopc and "random" in aopc:
         beats = "more than" if aopc["relevance"] > aopc["random"] else "no more than"
-        text += (f" removing the most relevant samples first (signed relevance, the paper's test) raises the MAE by "
-                 f"{aopc['relevance']:.3f} m on average over P > 0, {beats} random removal ({aopc['random']:.3f} m).")
+        text += (f" removing the most relevant samples first (signed relevance, the paper's test) changes the MAE by "
+                 f"{aopc['relevance']:+.3f} m on average over P > 0, {beats} random removal ({aopc['random']:+.3f} m).")
     morf, lerf = pool.get("mae_magnitude", {}).get("relevance"), pool.get("lerf_magnitude", {}).get("relevance")
     if morf is None or lerf is None:
         return text
@@ -159,9 +159,9 @@ def manipulation_finding(label, curves):
                     for c in curves]
     ranks = ("ranks the samples the model relies on above those it ignores" if gain > 0 else
              "does not separate the samples the model relies on from those it ignores")
-    text += (f" Ranked by |relevance|, removing the most relevant first raises it by "
-             f"{manipulation.aopc(percents, morf):.3f} m and the least relevant first by "
-             f"{manipulation.aopc(percents, lerf):.3f} m: SRG {gain:+.3f} m, positive in "
+    text += (f" Ranked by |relevance|, removing the most relevant first changes it by "
+             f"{manipulation.aopc(percents, morf):+.3f} m and the least relevant first by "
+             f"{manipulation.aopc(percents, lerf):+.3f} m: SRG {gain:+.3f} m, positive in "
              f"{sum(g > 0 for g in by_condition)} of {len(by_condition)} conditions, so the relevance {ranks}")
     if "random" in aopc:
         lower = "less" if manipulation.aopc(percents, lerf) < aopc["random"] else "no less"
@@ -261,12 +261,14 @@ def tdoa_finding(result, models):
         def said(name):
             s = signals[name]
             r = s.get("correlation")
-            r = "" if name == "constant" else ", r –" if r is None else f", r {r:.2f}"
-            return f"{SIGNAL_LABELS.get(name, name)} {s['anomaly_percent']:.1f} %{r}"
+            r = "" if name == "constant" else " (r –)" if r is None else f" (r {r:.2f})"
+            what = {"microphone": "microphones", "constant": "constant"}.get(
+                name, f"{MODEL_LABELS.get(name, name)} relevance")
+            return f"{what} {s['anomaly_percent']:.1f} %{r}"
 
         text = (f"{condition_label(result['condition'])}, mics {pair_label(entry['pair'])} (true delays within "
-                f"±{entry['largest_true_delay']:.1f} samples): anomalies "
-                + "; ".join(said(n) for n in ("microphone", *models, "constant") if n in signals) + ".")
+                f"±{entry['largest_true_delay']:.1f} samples): anomalies of "
+                + ", ".join(said(n) for n in ("microphone", *models, "constant") if n in signals) + ".")
         verdicts = [f"{MODEL_LABELS[m]}'s relevance "
                     + ("beats the constant" if signals[m]["anomaly_percent"] < constant else
                        "does no better than the constant") for m in models if m in signals]
@@ -279,12 +281,34 @@ def tdoa_finding(result, models):
     return out
 
 
+def tdoa_tally(results, model):
+    """The paper's TDoA finding for one model next to its baseline, counted over `results` (tdoa.py): on the
+    paper's pair (the first), in how many conditions its relevance has fewer anomalies than the microphones; on
+    every pair, in how many cases fewer than the constant guess; and the range of its correlation with the true
+    delay beside the microphones'."""
+    paper = [r["pairs"][0]["signals"] for r in results]
+    cases = [e["signals"] for r in results for e in r["pairs"]]
+    fewer_than_mics = sum(s[model]["anomaly_percent"] < s["microphone"]["anomaly_percent"] for s in paper)
+    fewer_than_constant = sum(s[model]["anomaly_percent"] < s["constant"]["anomaly_percent"] for s in cases)
+
+    def span(name):
+        rs = [s[name]["correlation"] for s in cases if s[name]["correlation"] is not None]
+        return f"{min(rs):.2f} to {max(rs):.2f}" if rs else "undefined (constant estimates)"
+
+    first = pair_label(results[0]["pairs"][0]["pair"])
+    return (f"{MODEL_LABELS.get(model, model)}: its relevance gives fewer anomalies than the microphones on the "
+            f"paper's pair ({first}) in {fewer_than_mics} of {len(paper)} conditions (the paper's finding), but fewer "
+            f"than the constant guess in {fewer_than_constant} of {len(cases)} condition x pair cases; its estimates "
+            f"correlate {span(model)} with the true delay (microphones {span('microphone')}).")
+
+
 def _tdoa_blocks(spec):
     """The TDoA section's sentences, from replicate 0's results; nothing without them."""
     if not spec.tdoa_results:
         return []
-    models = _ordered(spec.models, MANIPULATION_ORDER)
-    return [("text", TDOA_INTRO), ("list", [t for r in spec.tdoa_results for t in tdoa_finding(r, models)])]
+    models = [m for m in _ordered(spec.models, MANIPULATION_ORDER) if m in spec.tdoa_results[0]["pairs"][0]["signals"]]
+    return [("text", TDOA_INTRO), ("list", [tdoa_tally(spec.tdoa_results, m) for m in models]),
+            ("list", [t for r in spec.tdoa_results for t in tdoa_finding(r, models)])]
 
 
 SANITY_INTRO = ("Two checks of whether the explanations above say something about the trained networks. "

@@ -174,8 +174,9 @@ def tdoa_rows(results):
         for entry in r["pairs"]:
             row = {"condition": r["condition"], "pair": pair_label(entry["pair"]),
                    "largest true delay [samples]": entry["largest_true_delay"]}
-            for name, s in entry["signals"].items():
-                label = SIGNAL_LABELS.get(name, name)
+            known = list(SIGNAL_LABELS)  # microphones, the models, the constant: in this order
+            for name in sorted(entry["signals"], key=lambda n: (known.index(n) if n in known else len(known), n)):
+                s, label = entry["signals"][name], SIGNAL_LABELS.get(name, name)
                 row[f"{label} anomalies [%]"] = s["anomaly_percent"]
                 row[f"{label} MAE [samples]"] = _nan_if_none(s["mae"])
                 if name != "constant":
