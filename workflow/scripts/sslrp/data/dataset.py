@@ -15,7 +15,9 @@ depend on how the simulation was sharded. A shard file holds the same per-source
 plus `n_windows`, without the split groups.
 """
 
+import contextlib
 import json
+import os
 from dataclasses import dataclass
 
 import h5py
@@ -86,7 +88,7 @@ def gather(shard_paths, out, split_of, attrs):
             for row, idx in enumerate(arrays["source_index"]):
                 where[int(idx)] = (f, arrays, row, int(first[row]))
         rt60 = np.array([arrays["rt60"][row] for _, arrays, row, _ in where.values()])
-        with atomic_path(out) as tmp, h5py.File(tmp, "w") as dst:
+        with atomic_path(out) as tmp, _new_hdf5(tmp) as dst:
             dst.attrs.update(attrs)
             dst.attrs["t60_measured"] = float(np.nanmedian(rt60)) if np.isfinite(rt60).any() else np.nan
             for split in SPLITS:
@@ -95,6 +97,29 @@ def gather(shard_paths, out, split_of, attrs):
     finally:
         for f in shards:
             f.close()
+
+
+@contextlib.contextmanager
+def _new_hdf5(path):
+    """`h5py.File(path, "w")` that closes cleanly even when the block fails, e.g. on a full disk, and lets the
+    block's error (`No space left on device`) through.
+
+    HDF5 flushes its caches when a file closes; on a full disk that flush fails as well, h5py then leaves the file
+    open, and HDF5 crashes (segmentation fault) closing it at exit. So: no chunk cache (windows are written as
+    whole chunks, which the cache does not speed up), and a failed file is emptied, freeing its space, before it is
+    closed (it is deleted next anyway).
+    """
+    f = h5py.File(path, "w", rdcc_nbytes=0)
+    try:
+        yield f
+        f.close()
+    except BaseException:
+        os.truncate(path, 0)
+        try:
+            f.close()
+        except (OSError, RuntimeError):
+            pass  # the block's error is the one to report
+        raise
 
 
 def _write_split(group, rows, template):
