@@ -30,7 +30,7 @@ def run(data, checkpoint, history, curve, model_name, window, n_mics, settings, 
     log = steps.logger(log)
     torch.set_num_threads(threads)
     if pretrained:
-        model = models.load(model_name, pretrained, window, n_mics)
+        model = models.load(model_name, pretrained, window, n_mics, user_file=True)
         log.info(f"using the pretrained checkpoint {pretrained} instead of training")
         rows = []
     else:

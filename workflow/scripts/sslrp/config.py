@@ -203,7 +203,8 @@ def _check_sources(config):
 def load(path):
     """Read a YAML config file and validate it; errors name the file (a parse error also its line)."""
     try:
-        raw = yaml.safe_load(Path(path).read_text())
+        with open(path) as f:  # from a file, YAML's errors name it
+            raw = yaml.safe_load(f)
     except (OSError, yaml.YAMLError) as err:
         raise ConfigError(f"{path}: cannot read the configuration ({err}); fix the file (it must be YAML)") from err
     if not isinstance(raw, dict):
@@ -226,3 +227,27 @@ def conditions(config):
         settings = {"max_order": config["simulation"]["max_order"], **cond}
         out[names.condition_name(cond)] = settings
     return out
+
+
+def main(argv=None):
+    """`python -m sslrp.config FILE...`: check config files one by one, naming the file (and the line of a YAML
+    error), where Snakemake's own message for a file it cannot parse names neither."""
+    import sys
+
+    paths = sys.argv[1:] if argv is None else argv
+    if not paths:
+        print("usage: PYTHONPATH=workflow/scripts python -m sslrp.config FILE...", file=sys.stderr)
+        return 2
+    failed = 0
+    for path in paths:
+        try:
+            load(path)
+            print(f"{path}: a valid configuration")
+        except ConfigError as err:
+            print(err, file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

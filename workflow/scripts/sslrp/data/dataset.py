@@ -24,6 +24,7 @@ import h5py
 import numpy as np
 
 from ..io import atomic_path, rebuild_advice, write_array
+from ..names import condition_name
 from .geometry import SPLITS
 
 PER_SOURCE = ("position", "source_index", "utterance", "correlation_time", "rt60")
@@ -71,6 +72,53 @@ def write_shard(path, recordings, attrs):
         write_array(f, "n_windows", np.array([len(r.windows) for r in recordings], dtype=np.int64))
         windows = np.concatenate([r.windows for r in recordings])
         write_array(f, "windows", windows, chunks=(1, *windows.shape[1:]) if len(windows) else None)
+
+
+def shard_attrs(condition, shard, n_shards):
+    """The attributes by which a shard file says what it is: its condition's settings, its number and the
+    number of shards of that simulation (`check_shards` reads them)."""
+    return {"condition": json.dumps(condition, sort_keys=True), "shard": shard, "n_shards": n_shards}
+
+
+def check_shards(shard_paths, condition):
+    """Raise DatasetError unless the files are one complete simulation of `condition` (its settings): each
+    simulated for it, all of the same shard count, each shard once. A gather given another condition's shards,
+    or some of them only, would otherwise write a wrong or partial dataset that later steps read as good."""
+    name = condition_name(condition)
+    found = {}  # shard number -> (path, shard count)
+    for path in shard_paths:
+        with _open(path) as f:
+            attrs = dict(f.attrs)
+        if not {"condition", "shard", "n_shards"} <= attrs.keys():
+            raise DatasetError(f"{path}: not a shard file that names its condition and shard count (attributes "
+                               "condition, shard, n_shards); simulate it again with simulate_shard.py")
+        theirs = json.loads(attrs["condition"])
+        number = int(attrs["shard"])
+        if theirs != condition:
+            raise DatasetError(f"{path}: shard {number} of condition {condition_name(theirs)} ({theirs}), not of "
+                               f"{name} ({condition}); give the gather {name}'s shards, "
+                               f"{_simulate_advice(name, [number], int(attrs['n_shards']))}")
+        if number in found:
+            raise DatasetError(f"{path}: shard {number} of {name} is given twice (also {found[number][0]}); give "
+                               "each shard once")
+        found[number] = (path, int(attrs["n_shards"]))
+    counts = sorted({n for _, n in found.values()})
+    if len(counts) > 1:
+        listing = "; ".join(f"{path}: shard {k} of {n}" for k, (path, n) in sorted(found.items()))
+        raise DatasetError(f"the shards of {name} come from simulations with different shard counts ({listing}); "
+                           f"give the gather the shards of one simulation, {_simulate_advice(name, [], counts[-1])}")
+    missing = sorted(set(range(counts[0])) - found.keys())
+    if missing:
+        raise DatasetError(f"{name}: the gather was given {len(found)} of the {counts[0]} shards; missing shard(s) "
+                           f"{', '.join(map(str, missing))}; {_simulate_advice(name, missing, counts[0])}")
+
+
+def _simulate_advice(name, shards, n_shards):
+    which = f" for K in {', '.join(map(str, shards))}" if shards else " for every K"
+    return (f"simulate them with `python workflow/scripts/simulate_shard.py --cond {name} --shard K --corpus "
+            f"<corpus.h5> --out <shard-K.h5>`{which} (simulation.shards: {n_shards}; use the --config of the "
+            "gather), then gather all of them. In the workflow `snakemake --cores 2 --forcerun "
+            f"results/data/{name}.h5` does both")
 
 
 def gather(shard_paths, out, split_of, attrs):
