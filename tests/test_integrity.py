@@ -37,6 +37,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -44,7 +45,7 @@ import pytest
 import soundfile
 import torch
 
-from conftest import SCRIPTS
+from conftest import REPO, SCRIPTS
 from sslrp import config as configuration
 from sslrp import io
 from sslrp.data import corpus, dataset
@@ -413,3 +414,144 @@ def test_advised_command_rebuilds_a_broken_dataset(tiny_workflow_run, tmp_path):
     for rule in ("simulate_shard", "gather_dataset", "train", "evaluate", "relevance", "manipulation", "tdoa"):
         assert (rule, cond) in rules, (rule, sorted(rules))
     assert ("gather_dataset", "SNR_10_T60_0.4") not in rules
+
+
+# --- second round (issue 22) -------------------------------------------------------------------
+
+TRAIN_SETTINGS = {**configuration.validate(minimal())["training"]["loc_cnn"], "lr": 1e-3, "batch_size": 16,
+                  "max_epochs": 1, "windows_per_source": 1}
+
+
+def train_tiny(step_script, tiny_dataset, folder, log=None, pretrained=None):
+    """Train (or adopt `pretrained`) a LocCNN for one epoch on the tiny dataset into `folder`/model.pth."""
+    folder.mkdir(exist_ok=True)
+    step_script("train").run(str(tiny_dataset), folder / "model.pth", folder / "history.csv", folder / "curve.png",
+                             "loc_cnn", 512, 16, TRAIN_SETTINGS, 7, "cpu", 1, pretrained=pretrained,
+                             log=log and str(log))
+    return (folder / "model.pth").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def clean_training(tmp_path_factory, step_script, tiny_dataset):
+    """The checkpoint bytes of an uninterrupted one-epoch run (also the torch file the tests damage)."""
+    folder = tmp_path_factory.mktemp("clean")
+    weights = train_tiny(step_script, tiny_dataset, folder)
+    return weights, weights
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "not a state"])
+def test_damaged_resume_state_is_set_aside_and_training_starts_afresh(damage, clean_training, tmp_path,
+                                                                        step_script, tiny_dataset):
+    """The README's recovery for a killed run (the same command again) must not fail on the resume state the
+    kill (or a full disk) damaged: the state is set aside, named in the log, and the run ends as a clean one."""
+    weights, saved = clean_training
+    folder = tmp_path / "run"
+    folder.mkdir()
+    state = folder / "model.resume.pt"
+    damaged = {"truncated": saved[: len(saved) // 2], "empty": b"",
+               "not a state": saved}[damage]  # a plain state dict lacks the resume keys
+    state.write_bytes(damaged)
+    log = tmp_path / "train.log"
+    assert train_tiny(step_script, tiny_dataset, folder, log=log) == weights
+    text = log.read_text()
+    assert f"resume state {state} is damaged" in text and f"set aside as {state}.damaged" in text, text
+    assert "training starts afresh" in text
+    assert (folder / "model.resume.pt.damaged").read_bytes() == damaged  # kept as it was, for inspection
+    assert not state.exists()
+
+
+def test_broken_pretrained_checkpoint_says_to_replace_the_file(tmp_path, step_script, tiny_dataset):
+    """A user's checkpoint has no rule, so `--forcerun` cannot rebuild it: the advice is to replace the file
+    (or drop the `pretrained` entry), and doing so works."""
+    state = models.build("loc_cnn", 512).state_dict()
+    next(v for v in state.values() if v.is_floating_point())[0] = float("nan")
+    mine = tmp_path / "mine.pth"
+    io.save_torch(state, mine)
+    with pytest.raises(RuntimeError, match=r"mine.pth: weights .* hold NaN or infinity") as err:
+        train_tiny(step_script, tiny_dataset, tmp_path / "a", pretrained=mine)
+    message = str(err.value)
+    assert "--forcerun" not in message
+    assert "replace the file with a good loc_cnn state dict for 512-sample windows" in message
+    assert "remove its entry from `pretrained.loc_cnn`" in message
+    assert not (tmp_path / "a" / "model.pth").exists()
+    good = models.build("loc_cnn", 512).state_dict()
+    io.save_torch(good, mine)  # the advice followed: a good state dict in its place
+    train_tiny(step_script, tiny_dataset, tmp_path / "a", pretrained=mine)
+    loaded = torch.load(tmp_path / "a" / "model.pth", weights_only=True)
+    assert all(torch.equal(loaded[k], v) for k, v in good.items())
+
+
+def test_silent_wav_dir_names_the_folder_and_the_reason(tmp_path):
+    folder = tmp_path / "wavs"
+    folder.mkdir()
+    for name in ("a.wav", "b.wav"):
+        soundfile.write(folder / name, np.zeros(8000), 16000)
+    with pytest.raises(corpus.CorpusError) as err:
+        corpus.load({"kind": "wav_dir", "path": str(folder)}, 16000, 0)
+    message = str(err.value)
+    assert f"all 2 audio files under {str(folder)!r} are silent" in message and "put recordings of speech" in message
+    soundfile.write(folder / "speech.wav", np.sin(np.arange(8000) / 5), 16000)  # the advice followed
+    assert [u.label for u in corpus.load({"kind": "wav_dir", "path": str(folder)}, 16000, 0)] == ["speech.wav"]
+
+
+@pytest.mark.parametrize("conditions, key, message", [
+    ([{"t60": 0.2, "snr": float("nan")}], "conditions[0].snr", "not a finite number"),
+    ([{"t60": 0.2, "snr": 20}, {"t60": float("inf"), "snr": 20}], "conditions[1].t60", "not a finite number"),
+    ([{"t60": 0.05, "snr": 20}], "conditions[0].t60", "0.05 s is shorter than the room [3.6, 8.2, 2.4]"),
+    ([{"t60": 30, "snr": 20}], "conditions[0].t60", "30 s is beyond the 10 s the simulation supports"),
+    ([{"t60": 0.3, "snr": 400}], "conditions[0].snr", "400 dB is outside -150..150 dB"),
+    ([{"t60": 0.3, "snr": -1e300}], "conditions[0].snr", "-1e+300 dB is outside -150..150 dB"),
+])
+def test_impossible_condition_fails_at_validation_naming_the_key(conditions, key, message):
+    with pytest.raises(configuration.ConfigError) as err:
+        configuration.validate({"conditions": conditions})
+    assert str(err.value).startswith(f"{key}: ") and message in str(err.value), str(err.value)
+
+
+def test_advised_t60_and_snr_limits_simulate():
+    """The limits the errors advise are ones the simulator takes: pyroomacoustics accepts the shortest T60
+    advised (and refuses one just below the room's Sabine limit), and noise at +-150 dB SNR gives finite
+    float32 windows at the requested level."""
+    import pyroomacoustics as pra
+
+    from sslrp.data import acoustics, geometry
+
+    room = [3.6, 8.2, 2.4]
+    with pytest.raises(configuration.ConfigError) as err:
+        configuration.validate({"conditions": [{"t60": 0.01, "snr": 20}]})
+    shortest = float(re.search(r"use at least ([\d.]+) s", str(err.value)).group(1))
+    configuration.validate({"conditions": [{"t60": shortest, "snr": 20}]})
+    absorption, _ = pra.inverse_sabine(shortest, room)
+    assert 0.99 < absorption <= 1
+    with pytest.raises(ValueError, match="room may be too large"):
+        pra.inverse_sabine(geometry.shortest_t60(room) * 0.999, room)
+    speech = np.sin(np.arange(2 * 4096) / 5)[None].repeat(2, axis=0)
+    for snr in configuration.SNR_RANGE:
+        configuration.validate({"conditions": [{"t60": 0.3, "snr": snr}]})
+        noisy = acoustics.add_noise(speech, snr, np.random.default_rng(0))
+        assert np.isfinite(noisy.astype(np.float32)).all()
+        noise = noisy[0] - speech[0]
+        assert 10 * np.log10(np.mean(speech[0] ** 2) / np.mean(noise ** 2)) == pytest.approx(snr, abs=0.5)
+
+
+def test_duplicate_manipulation_percents_are_refused():
+    with pytest.raises(configuration.ConfigError, match=r"manipulation.percents: \[0, 20, 20, 50\] lists 20 more "
+                                                        r"than once.*list each percentage once"):
+        configuration.validate(minimal(manipulation={"percents": [0, 20, 20, 50]}))
+    configuration.validate(minimal(manipulation={"percents": [0, 20, 50]}))  # the advice followed
+
+
+@pytest.mark.skipif(not Path(sys.executable).with_name("snakemake").exists(), reason="snakemake is not installed")
+def test_snakemake_refuses_a_nan_snr_before_any_job(tmp_path):
+    """YAML's `.nan` passes the schema's bounds (NaN compares false); the run must stop at validation, naming the
+    key, not simulate all-NaN windows."""
+    from tiny_workflow import snakemake
+
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    bad = tmp_path / "nan.yaml"
+    bad.write_text("conditions:\n  - {t60: 0.2, snr: .nan}\n")
+    result = snakemake(tmp_path, "-n", config=bad)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "conditions[0].snr: not a finite number" in output, output[-3000:]
+    assert "simulate_shard" not in output and not (tmp_path / "results").exists()
