@@ -31,7 +31,9 @@ Fault classes covered (each test reproduces the fault and asserts the message; `
 """
 
 import csv
+import errno
 import json
+import os
 import re
 import shutil
 import signal
@@ -555,3 +557,126 @@ def test_snakemake_refuses_a_nan_snr_before_any_job(tmp_path):
     assert result.returncode != 0
     assert "conditions[0].snr: not a finite number" in output, output[-3000:]
     assert "simulate_shard" not in output and not (tmp_path / "results").exists()
+
+
+SIMULATE_ADVICE = re.compile(r"`(python workflow/scripts/simulate_shard.py --cond \S+ --shard K --corpus <corpus.h5> "
+                             r"--out <shard-K.h5>)` for K in ([\d, ]+) ")
+
+
+def test_gather_refuses_a_partial_or_foreign_shard_set_and_the_advice_completes_it(
+        tmp_path, tiny_corpus, tiny_config, tiny_config_file, tiny_cond, tiny_dataset, step_script):
+    """Given 1 of 2 shards the gather names the missing one and the command that simulates it; run as advised,
+    that command completes the set, and the gather then writes the dataset a one-shard simulation gives. A shard
+    of another condition, or one given twice, is refused by name."""
+    from sslrp import step_settings
+
+    shard0 = tmp_path / "shard-0.h5"
+    step_script("simulate_shard").run(str(tiny_corpus), str(shard0),
+                                      **step_settings.simulate_shard(tiny_config, tiny_cond, 0))
+    out = tmp_path / f"{tiny_cond}.h5"
+    gather = [sys.executable, str(SCRIPTS / "gather_dataset.py"), "--config", str(tiny_config_file), "--cond",
+              tiny_cond, "--out", str(out)]
+    partial = subprocess.run([*gather, str(shard0)], capture_output=True, text=True, timeout=300)
+    assert partial.returncode != 0 and not out.exists()
+    assert f"{tiny_cond}: the gather was given 1 of the 2 shards; missing shard(s) 1" in partial.stderr
+    command, shards = SIMULATE_ADVICE.search(partial.stderr).groups()
+    assert shards == "1"
+    shard1 = tmp_path / "shard-1.h5"
+    filled = command.replace("K", shards).replace("<corpus.h5>", str(tiny_corpus))
+    advised = filled.replace("<shard-1.h5>", str(shard1)).split()[1:] + ["--config", str(tiny_config_file)]
+    simulated = subprocess.run([sys.executable, *advised], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert simulated.returncode == 0, simulated.stderr[-3000:]
+    complete = subprocess.run([*gather, str(shard0), str(shard1)], capture_output=True, text=True, timeout=300)
+    assert complete.returncode == 0, complete.stderr[-3000:]
+    for split in ("train", "val", "test"):
+        np.testing.assert_array_equal(dataset.read_split(out, split).windows,
+                                      dataset.read_split(tiny_dataset, split).windows)
+
+    other = dict(step_settings.condition(tiny_config, tiny_cond), t60=0.2)
+    with pytest.raises(dataset.DatasetError, match=rf"{shard0}: shard 0 of condition {tiny_cond} .*, not of "
+                                                   r"SNR_20_T60_0.2 .*give the gather SNR_20_T60_0.2's shards"):
+        step_script("gather_dataset").run([str(shard0), str(shard1)], str(tmp_path / "other.h5"), "SNR_20_T60_0.2",
+                                          other, tiny_config["geometry"], tiny_config["signals"],
+                                          tiny_config["corpus"], tiny_config["seed"])
+    with pytest.raises(dataset.DatasetError, match=rf"{shard0}: shard 0 of {tiny_cond} is given twice"):
+        dataset.check_shards([shard0, shard0, shard1], step_settings.condition(tiny_config, tiny_cond))
+    assert not (tmp_path / "other.h5").exists()
+
+
+@pytest.mark.parametrize("content, reason", [
+    ("conditions: [\n", "line 2"),
+    ("", "the configuration is empty"),
+    ("- t60: 0.3\n- snr: 20\n", "the configuration holds a list, not a mapping of keys"),
+])
+def test_step_cli_names_a_config_file_it_cannot_use(tmp_path, content, reason):
+    """Snakemake's own message for such a file names neither file nor line; the step CLIs and the checker the
+    README advises (`python -m sslrp.config FILE`) name both, and the fix they describe passes."""
+    path = tmp_path / "mine.yaml"
+    path.write_text(content)
+    step = subprocess.run([sys.executable, str(SCRIPTS / "gather_dataset.py"), "--config", str(path), "--cond", "x",
+                           "--out", str(tmp_path / "x.h5"), "shard.h5"], capture_output=True, text=True, timeout=300)
+    assert step.returncode == 2 and f"error: --config {path}: " in step.stderr and reason in step.stderr, step.stderr
+    assert "Traceback" not in step.stderr
+    check = [sys.executable, "-m", "sslrp.config", str(path)]
+    env = {**os.environ, "PYTHONPATH": str(SCRIPTS)}
+    checked = subprocess.run(check, capture_output=True, text=True, timeout=300, env=env)
+    assert checked.returncode == 1 and str(path) in checked.stderr and reason in checked.stderr
+    path.write_text("conditions:\n  - {t60: 0.3, snr: 20}\n")  # the advice followed
+    checked = subprocess.run(check, capture_output=True, text=True, timeout=300, env=env)
+    assert checked.returncode == 0 and f"{path}: a valid configuration" in checked.stdout
+
+
+def disk_full_shard(path):
+    """A shard of 3 sources x 40 windows of 16 x 512 random samples (about 4 MB gathered)."""
+    from sslrp.data import acoustics
+
+    rng = np.random.default_rng(0)
+    dataset.write_shard(path, [acoustics.SourceRecording(i, np.ones(3), 0, rng.standard_normal((40, 16, 512)).astype(
+        np.float32), 1.0, 0.2) for i in range(3)], {})
+
+
+def test_write_failure_in_gather_leaves_no_temporary(tmp_path, monkeypatch):
+    """A write that fails with ENOSPC ends the gather with that error, and no temporary file stays behind."""
+    shard = tmp_path / "shards" / "shard-0.h5"
+    disk_full_shard(shard)
+    written = dataset.write_array
+
+    def full(group, name, *args, **kwargs):
+        if name == "windows":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), group.file.filename)
+        return written(group, name, *args, **kwargs)
+
+    monkeypatch.setattr(dataset, "write_array", full)
+    with pytest.raises(OSError, match="No space left on device") as err:
+        dataset.gather([shard], tmp_path / "data.h5", np.array(["train", "val", "test"], dtype=object), {})
+    assert err.value.errno == errno.ENOSPC
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shards"]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MiB tmpfs (needs root, and a kernel that lets this process mount); skipped otherwise."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2M", "tmpfs", str(mount)],
+                                           capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+@pytest.mark.parametrize("left_kib", [2048, 1024, 64])
+def test_full_disk_gather_fails_cleanly(small_disk, tmp_path, left_kib):
+    """On a really full disk (HDF5's own writes fail, also the flush when it closes the file): the gather ends
+    with `No space left on device` and exit status 1, no segmentation fault in h5py's close, no temporary."""
+    shard = tmp_path / "shard-0.h5"
+    disk_full_shard(shard)
+    if left_kib < 2048:
+        (small_disk / "filler").write_bytes(bytes((2048 - left_kib) * 1024))
+    code = ("import sys, numpy as np; sys.path.insert(0, sys.argv[1]); from sslrp.data import dataset\n"
+            "dataset.gather([sys.argv[2]], sys.argv[3], np.array(['train', 'val', 'test'], dtype=object), {})\n")
+    result = subprocess.run([sys.executable, "-c", code, str(SCRIPTS), str(shard), str(small_disk / "data.h5")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, (result.returncode, result.stderr[-3000:])
+    assert "No space left on device" in result.stderr
+    assert sorted(p.name for p in small_disk.iterdir()) == (["filler"] if left_kib < 2048 else [])
