@@ -1,4 +1,4 @@
-"""Data integrity and recovery (issue 12): corrupt or non-finite data never passes silently, every error names
+"""Data integrity and recovery (issues 12 and 22): corrupt or non-finite data never passes silently, every error names
 the file and says what to do, the advised recovery command works, and killed jobs leave nothing behind.
 
 Fault classes covered (each test reproduces the fault and asserts the message; `where` catches it):
@@ -28,6 +28,22 @@ Fault classes covered (each test reproduces the fault and asserts the message; `
 | temporary left by a killed job                 | io.atomic_path         | killed_job_leaves_no_temporary_...   |
 | (and a running job's temporary is kept)        |                        | temporaries_of_running_jobs_are_kept |
 | advice that fails ("delete it and re-run")     | io.rebuild_advice      | advised_command_rebuilds_a_broken... |
+| second round (issue 22):                       |                        |                                      |
+| truncated / empty / foreign `.resume.pt`, then | training._read_state   | damaged_resume_state_is_set_aside... |
+| the README's recovery (`--rerun-incomplete`)   |                        | rerun_incomplete_recovers_from_a_... |
+| `pretrained:` checkpoint with NaN weights      | models.load(user_file) | broken_pretrained_checkpoint_says... |
+| (advice `--forcerun` fails: no rule builds it) |                        |                                      |
+| `wav_dir` whose WAV files are all silent       | corpus._wav_dir        | silent_wav_dir_names_the_folder_...  |
+| NaN or infinite T60/SNR, T60 below the room's  | config._check_finite,  | impossible_condition_fails_at_val... |
+| Sabine limit or above 10 s, SNR beyond +-150 dB| _check_conditions      | advised_t60_and_snr_limits_simulate  |
+| `.nan` SNR given to `snakemake`                | common.smk validation  | snakemake_refuses_a_nan_snr_befor... |
+| duplicate `manipulation.percents`              | config._check_semantics| duplicate_manipulation_percents_a... |
+| gather given 1 of 2 shards, another condition's| dataset.check_shards   | gather_refuses_a_partial_or_forei... |
+| shard, or a shard twice                        |                        |                                      |
+| config file not YAML, empty, a list (step CLI, | steps.load_config,     | step_cli_names_a_config_file_it_c... |
+| and the README's `python -m sslrp.config`)     | config.load            |                                      |
+| ENOSPC while gathering (segfault in h5py close)| dataset._new_hdf5      | write_failure_in_gather_leaves_no... |
+|                                                |                        | full_disk_gather_fails_cleanly       |
 """
 
 import csv
@@ -680,3 +696,25 @@ def test_full_disk_gather_fails_cleanly(small_disk, tmp_path, left_kib):
     assert result.returncode == 1, (result.returncode, result.stderr[-3000:])
     assert "No space left on device" in result.stderr
     assert sorted(p.name for p in small_disk.iterdir()) == (["filler"] if left_kib < 2048 else [])
+
+
+def test_rerun_incomplete_recovers_from_a_damaged_resume_state(tiny_workflow_run, tmp_path):
+    """The probe as a user meets it: a training job's resume state cut short beside its missing checkpoint; the
+    README's recovery (`--rerun-incomplete`) sets it aside and ends with the checkpoint an uninterrupted run
+    wrote."""
+    from tiny_workflow import snakemake
+
+    workdir = tmp_path / "workflow"
+    shutil.copytree(tiny_workflow_run, workdir, symlinks=True)
+    target = "results/models/loc_cnn/SNR_20_T60_0.2.pth"
+    checkpoint = workdir / target
+    reference = checkpoint.read_bytes()
+    checkpoint.unlink()
+    checkpoint.with_suffix(".resume.pt").write_bytes(reference[: len(reference) // 2])
+    done = snakemake(workdir, "--rerun-incomplete", target)
+    assert done.returncode == 0, done.stderr[-3000:]
+    log = (workdir / "logs/train/loc_cnn/SNR_20_T60_0.2.log").read_text()
+    assert re.search(r"resume state \S*SNR_20_T60_0.2.resume.pt is damaged \(.*\); set aside as "
+                     r"\S*SNR_20_T60_0.2.resume.pt.damaged, training starts afresh", log), log
+    assert checkpoint.read_bytes() == reference
+    assert not checkpoint.with_suffix(".resume.pt").exists()
