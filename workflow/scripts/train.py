@@ -1,7 +1,8 @@
 """Train one model (LocCNN or SampleCNN) on one condition's dataset; or adopt a pretrained checkpoint.
 
 Outputs: the best checkpoint (a plain state dict, loadable with `load_state_dict(strict=True)`), a per-epoch
-CSV and a loss-curve PNG. A killed run resumes from `<checkpoint>.resume.pt` (not a declared output).
+CSV and a loss-curve PNG. A killed run resumes from `<checkpoint>.resume.pt` (not a declared output); a damaged
+one is set aside as `.resume.pt.damaged` and training starts afresh.
 """
 
 from pathlib import Path

@@ -12,7 +12,8 @@ Layout of `results/data/{cond}.h5` (the contract later steps read):
 
 Sources of a split are in grid order and a source's windows are consecutive, so the dataset does not
 depend on how the simulation was sharded. A shard file holds the same per-source arrays for its sources
-plus `n_windows`, without the split groups.
+plus `n_windows`, without the split groups, and says what it is in its attributes `condition` (the settings,
+json), `shard` and `n_shards`, so that a gather can refuse another condition's shard or an incomplete set.
 """
 
 import contextlib
@@ -117,8 +118,7 @@ def _simulate_advice(name, shards, n_shards):
     which = f" for K in {', '.join(map(str, shards))}" if shards else " for every K"
     return (f"simulate them with `python workflow/scripts/simulate_shard.py --cond {name} --shard K --corpus "
             f"<corpus.h5> --out <shard-K.h5>`{which} (simulation.shards: {n_shards}; use the --config of the "
-            "gather), then gather all of them. In the workflow `snakemake --cores 2 --forcerun "
-            f"results/data/{name}.h5` does both")
+            "gather), then gather all of them")
 
 
 def gather(shard_paths, out, split_of, attrs):

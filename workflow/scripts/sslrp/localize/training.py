@@ -268,7 +268,7 @@ def _read_state(path, log):
             raise ValueError("not a resume state of this workflow")
     # torch.load's error depends on the damage: RuntimeError (zip cut short), EOFError (empty file),
     # UnpicklingError, and others; any of them means the state cannot be used.
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         aside = path.with_name(path.name + ".damaged")
         path.replace(aside)
         log(f"resume state {path} is damaged ({type(err).__name__}: {err}); set aside as {aside}, training starts "
