@@ -705,7 +705,7 @@ def test_rerun_incomplete_recovers_from_a_damaged_resume_state(tmp_path):
     complete one when this test runs alone.)"""
     from tiny_workflow import TINY, snakemake, write_config
 
-    workdir = tmp_path / "workflow"
+    workdir = tmp_path
     write_config(workdir, TINY)
     target = "results/models/loc_cnn/SNR_20_T60_0.2.pth"
     first = snakemake(workdir, target)
