@@ -6,6 +6,7 @@ so both see exactly the same settings.
 
 import copy
 import math
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -232,8 +233,6 @@ def conditions(config):
 def main(argv=None):
     """`python -m sslrp.config FILE...`: check config files one by one, naming the file (and the line of a YAML
     error), where Snakemake's own message for a file it cannot parse names neither."""
-    import sys
-
     paths = sys.argv[1:] if argv is None else argv
     if not paths:
         print("usage: PYTHONPATH=workflow/scripts python -m sslrp.config FILE...", file=sys.stderr)
