@@ -1,4 +1,4 @@
-"""Data integrity and recovery (issue 12): corrupt or non-finite data never passes silently, every error names
+"""Data integrity and recovery (issues 12 and 22): corrupt or non-finite data never passes silently, every error names
 the file and says what to do, the advised recovery command works, and killed jobs leave nothing behind.
 
 Fault classes covered (each test reproduces the fault and asserts the message; `where` catches it):
@@ -28,15 +28,34 @@ Fault classes covered (each test reproduces the fault and asserts the message; `
 | temporary left by a killed job                 | io.atomic_path         | killed_job_leaves_no_temporary_...   |
 | (and a running job's temporary is kept)        |                        | temporaries_of_running_jobs_are_kept |
 | advice that fails ("delete it and re-run")     | io.rebuild_advice      | advised_command_rebuilds_a_broken... |
+| second round (issue 22):                       |                        |                                      |
+| truncated / empty / foreign `.resume.pt`, then | training._read_state   | damaged_resume_state_is_set_aside... |
+| the README's recovery (`--rerun-incomplete`)   |                        | rerun_incomplete_recovers_from_a_... |
+| `pretrained:` checkpoint with NaN weights      | models.load(user_file) | broken_pretrained_checkpoint_says... |
+| (advice `--forcerun` fails: no rule builds it) |                        |                                      |
+| `wav_dir` whose WAV files are all silent       | corpus._wav_dir        | silent_wav_dir_names_the_folder_...  |
+| NaN or infinite T60/SNR, T60 below the room's  | config._check_finite,  | impossible_condition_fails_at_val... |
+| Sabine limit or above 10 s, SNR beyond +-150 dB| _check_conditions      | advised_t60_and_snr_limits_simulate  |
+| `.nan` SNR given to `snakemake`                | common.smk validation  | snakemake_refuses_a_nan_snr_befor... |
+| duplicate `manipulation.percents`              | config._check_semantics| duplicate_manipulation_percents_a... |
+| gather given 1 of 2 shards, another condition's| dataset.check_shards   | gather_refuses_a_partial_or_forei... |
+| shard, or a shard twice                        |                        |                                      |
+| config file not YAML, empty, a list (step CLI, | steps.load_config,     | step_cli_names_a_config_file_it_c... |
+| and the README's `python -m sslrp.config`)     | config.load            |                                      |
+| ENOSPC while gathering (segfault in h5py close)| dataset._new_hdf5      | write_failure_in_gather_leaves_no... |
+|                                                |                        | full_disk_gather_fails_cleanly       |
 """
 
 import csv
+import errno
 import json
+import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -44,7 +63,7 @@ import pytest
 import soundfile
 import torch
 
-from conftest import SCRIPTS
+from conftest import REPO, SCRIPTS
 from sslrp import config as configuration
 from sslrp import io
 from sslrp.data import corpus, dataset
@@ -413,3 +432,292 @@ def test_advised_command_rebuilds_a_broken_dataset(tiny_workflow_run, tmp_path):
     for rule in ("simulate_shard", "gather_dataset", "train", "evaluate", "relevance", "manipulation", "tdoa"):
         assert (rule, cond) in rules, (rule, sorted(rules))
     assert ("gather_dataset", "SNR_10_T60_0.4") not in rules
+
+
+# --- second round (issue 22) -------------------------------------------------------------------
+
+TRAIN_SETTINGS = {**configuration.validate(minimal())["training"]["loc_cnn"], "lr": 1e-3, "batch_size": 16,
+                  "max_epochs": 1, "windows_per_source": 1}
+
+
+def train_tiny(step_script, tiny_dataset, folder, log=None, pretrained=None):
+    """Train (or adopt `pretrained`) a LocCNN for one epoch on the tiny dataset into `folder`/model.pth."""
+    folder.mkdir(exist_ok=True)
+    step_script("train").run(str(tiny_dataset), folder / "model.pth", folder / "history.csv", folder / "curve.png",
+                             "loc_cnn", 512, 16, TRAIN_SETTINGS, 7, "cpu", 1, pretrained=pretrained,
+                             log=log and str(log))
+    return (folder / "model.pth").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def clean_training(tmp_path_factory, step_script, tiny_dataset):
+    """The checkpoint bytes of an uninterrupted one-epoch run (also the torch file the tests damage)."""
+    folder = tmp_path_factory.mktemp("clean")
+    weights = train_tiny(step_script, tiny_dataset, folder)
+    return weights, weights
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "not a state"])
+def test_damaged_resume_state_is_set_aside_and_training_starts_afresh(damage, clean_training, tmp_path,
+                                                                        step_script, tiny_dataset):
+    """The README's recovery for a killed run (the same command again) must not fail on the resume state the
+    kill (or a full disk) damaged: the state is set aside, named in the log, and the run ends as a clean one."""
+    weights, saved = clean_training
+    folder = tmp_path / "run"
+    folder.mkdir()
+    state = folder / "model.resume.pt"
+    damaged = {"truncated": saved[: len(saved) // 2], "empty": b"",
+               "not a state": saved}[damage]  # a plain state dict lacks the resume keys
+    state.write_bytes(damaged)
+    log = tmp_path / "train.log"
+    assert train_tiny(step_script, tiny_dataset, folder, log=log) == weights
+    text = log.read_text()
+    assert f"resume state {state} is damaged" in text and f"set aside as {state}.damaged" in text, text
+    assert "training starts afresh" in text
+    assert (folder / "model.resume.pt.damaged").read_bytes() == damaged  # kept as it was, for inspection
+    assert not state.exists()
+
+
+def test_broken_pretrained_checkpoint_says_to_replace_the_file(tmp_path, step_script, tiny_dataset):
+    """A user's checkpoint has no rule, so `--forcerun` cannot rebuild it: the advice is to replace the file
+    (or drop the `pretrained` entry), and doing so works."""
+    state = models.build("loc_cnn", 512).state_dict()
+    next(v for v in state.values() if v.is_floating_point())[0] = float("nan")
+    mine = tmp_path / "mine.pth"
+    io.save_torch(state, mine)
+    with pytest.raises(RuntimeError, match=r"mine.pth: weights .* hold NaN or infinity") as err:
+        train_tiny(step_script, tiny_dataset, tmp_path / "a", pretrained=mine)
+    message = str(err.value)
+    assert "--forcerun" not in message
+    assert "replace the file with a good loc_cnn state dict for 512-sample windows" in message
+    assert "remove its entry from `pretrained.loc_cnn`" in message
+    assert not (tmp_path / "a" / "model.pth").exists()
+    good = models.build("loc_cnn", 512).state_dict()
+    io.save_torch(good, mine)  # the advice followed: a good state dict in its place
+    train_tiny(step_script, tiny_dataset, tmp_path / "a", pretrained=mine)
+    loaded = torch.load(tmp_path / "a" / "model.pth", weights_only=True)
+    assert all(torch.equal(loaded[k], v) for k, v in good.items())
+
+
+def test_silent_wav_dir_names_the_folder_and_the_reason(tmp_path):
+    folder = tmp_path / "wavs"
+    folder.mkdir()
+    for name in ("a.wav", "b.wav"):
+        soundfile.write(folder / name, np.zeros(8000), 16000)
+    with pytest.raises(corpus.CorpusError) as err:
+        corpus.load({"kind": "wav_dir", "path": str(folder)}, 16000, 0)
+    message = str(err.value)
+    assert f"all 2 audio files under {str(folder)!r} are silent" in message and "put recordings of speech" in message
+    soundfile.write(folder / "speech.wav", np.sin(np.arange(8000) / 5), 16000)  # the advice followed
+    assert [u.label for u in corpus.load({"kind": "wav_dir", "path": str(folder)}, 16000, 0)] == ["speech.wav"]
+
+
+@pytest.mark.parametrize("conditions, key, message", [
+    ([{"t60": 0.2, "snr": float("nan")}], "conditions[0].snr", "not a finite number"),
+    ([{"t60": 0.2, "snr": 20}, {"t60": float("inf"), "snr": 20}], "conditions[1].t60", "not a finite number"),
+    ([{"t60": 0.05, "snr": 20}], "conditions[0].t60", "0.05 s is shorter than the room [3.6, 8.2, 2.4]"),
+    ([{"t60": 30, "snr": 20}], "conditions[0].t60", "30 s is beyond the 10 s the simulation supports"),
+    ([{"t60": 0.3, "snr": 400}], "conditions[0].snr", "400 dB is outside -150..150 dB"),
+    ([{"t60": 0.3, "snr": -1e300}], "conditions[0].snr", "-1e+300 dB is outside -150..150 dB"),
+])
+def test_impossible_condition_fails_at_validation_naming_the_key(conditions, key, message):
+    with pytest.raises(configuration.ConfigError) as err:
+        configuration.validate({"conditions": conditions})
+    assert str(err.value).startswith(f"{key}: ") and message in str(err.value), str(err.value)
+
+
+def test_advised_t60_and_snr_limits_simulate():
+    """The limits the errors advise are ones the simulator takes: pyroomacoustics accepts the shortest T60
+    advised (and refuses one just below the room's Sabine limit), and noise at +-150 dB SNR gives finite
+    float32 windows at the requested level."""
+    import pyroomacoustics as pra
+
+    from sslrp.data import acoustics, geometry
+
+    room = [3.6, 8.2, 2.4]
+    with pytest.raises(configuration.ConfigError) as err:
+        configuration.validate({"conditions": [{"t60": 0.01, "snr": 20}]})
+    shortest = float(re.search(r"use at least ([\d.]+) s", str(err.value)).group(1))
+    configuration.validate({"conditions": [{"t60": shortest, "snr": 20}]})
+    absorption, _ = pra.inverse_sabine(shortest, room)
+    assert 0.99 < absorption <= 1
+    with pytest.raises(ValueError, match="room may be too large"):
+        pra.inverse_sabine(geometry.shortest_t60(room) * 0.999, room)
+    speech = np.sin(np.arange(2 * 4096) / 5)[None].repeat(2, axis=0)
+    for snr in configuration.SNR_RANGE:
+        configuration.validate({"conditions": [{"t60": 0.3, "snr": snr}]})
+        noisy = acoustics.add_noise(speech, snr, np.random.default_rng(0))
+        assert np.isfinite(noisy.astype(np.float32)).all()
+        noise = noisy[0] - speech[0]
+        assert 10 * np.log10(np.mean(speech[0] ** 2) / np.mean(noise ** 2)) == pytest.approx(snr, abs=0.5)
+
+
+def test_duplicate_manipulation_percents_are_refused():
+    with pytest.raises(configuration.ConfigError, match=r"manipulation.percents: \[0, 20, 20, 50\] lists 20 more "
+                                                        r"than once.*list each percentage once"):
+        configuration.validate(minimal(manipulation={"percents": [0, 20, 20, 50]}))
+    configuration.validate(minimal(manipulation={"percents": [0, 20, 50]}))  # the advice followed
+
+
+@pytest.mark.skipif(not Path(sys.executable).with_name("snakemake").exists(), reason="snakemake is not installed")
+def test_snakemake_refuses_a_nan_snr_before_any_job(tmp_path):
+    """YAML's `.nan` passes the schema's bounds (NaN compares false); the run must stop at validation, naming the
+    key, not simulate all-NaN windows."""
+    from tiny_workflow import snakemake
+
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    bad = tmp_path / "nan.yaml"
+    bad.write_text("conditions:\n  - {t60: 0.2, snr: .nan}\n")
+    result = snakemake(tmp_path, "-n", config=bad)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "conditions[0].snr: not a finite number" in output, output[-3000:]
+    assert "simulate_shard" not in output and not (tmp_path / "results").exists()
+
+
+SIMULATE_ADVICE = re.compile(r"`(python workflow/scripts/simulate_shard.py --cond \S+ --shard K --corpus <corpus.h5> "
+                             r"--out <shard-K.h5>)` for K in ([\d, ]+) ")
+
+
+def test_gather_refuses_a_partial_or_foreign_shard_set_and_the_advice_completes_it(
+        tmp_path, tiny_corpus, tiny_config, tiny_config_file, tiny_cond, tiny_dataset, step_script):
+    """Given 1 of 2 shards the gather names the missing one and the command that simulates it; run as advised,
+    that command completes the set, and the gather then writes the dataset a one-shard simulation gives. A shard
+    of another condition, or one given twice, is refused by name."""
+    from sslrp import step_settings
+
+    shard0 = tmp_path / "shard-0.h5"
+    step_script("simulate_shard").run(str(tiny_corpus), str(shard0),
+                                      **step_settings.simulate_shard(tiny_config, tiny_cond, 0))
+    out = tmp_path / f"{tiny_cond}.h5"
+    gather = [sys.executable, str(SCRIPTS / "gather_dataset.py"), "--config", str(tiny_config_file), "--cond",
+              tiny_cond, "--out", str(out)]
+    partial = subprocess.run([*gather, str(shard0)], capture_output=True, text=True, timeout=300)
+    assert partial.returncode != 0 and not out.exists()
+    assert f"{tiny_cond}: the gather was given 1 of the 2 shards; missing shard(s) 1" in partial.stderr
+    command, shards = SIMULATE_ADVICE.search(partial.stderr).groups()
+    assert shards == "1"
+    shard1 = tmp_path / "shard-1.h5"
+    filled = command.replace("K", shards).replace("<corpus.h5>", str(tiny_corpus))
+    advised = filled.replace("<shard-1.h5>", str(shard1)).split()[1:] + ["--config", str(tiny_config_file)]
+    simulated = subprocess.run([sys.executable, *advised], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert simulated.returncode == 0, simulated.stderr[-3000:]
+    complete = subprocess.run([*gather, str(shard0), str(shard1)], capture_output=True, text=True, timeout=300)
+    assert complete.returncode == 0, complete.stderr[-3000:]
+    for split in ("train", "val", "test"):
+        np.testing.assert_array_equal(dataset.read_split(out, split).windows,
+                                      dataset.read_split(tiny_dataset, split).windows)
+
+    other = dict(step_settings.condition(tiny_config, tiny_cond), t60=0.2)
+    with pytest.raises(dataset.DatasetError, match=rf"{shard0}: shard 0 of condition {tiny_cond} .*, not of "
+                                                   r"SNR_20_T60_0.2 .*give the gather SNR_20_T60_0.2's shards"):
+        step_script("gather_dataset").run([str(shard0), str(shard1)], str(tmp_path / "other.h5"), "SNR_20_T60_0.2",
+                                          other, tiny_config["geometry"], tiny_config["signals"],
+                                          tiny_config["corpus"], tiny_config["seed"])
+    with pytest.raises(dataset.DatasetError, match=rf"{shard0}: shard 0 of {tiny_cond} is given twice"):
+        dataset.check_shards([shard0, shard0, shard1], step_settings.condition(tiny_config, tiny_cond))
+    assert not (tmp_path / "other.h5").exists()
+
+
+@pytest.mark.parametrize("content, reason", [
+    ("conditions: [\n", "line 2"),
+    ("", "the configuration is empty"),
+    ("- t60: 0.3\n- snr: 20\n", "the configuration holds a list, not a mapping of keys"),
+])
+def test_step_cli_names_a_config_file_it_cannot_use(tmp_path, content, reason):
+    """Snakemake's own message for such a file names neither file nor line; the step CLIs and the checker the
+    README advises (`python -m sslrp.config FILE`) name both, and the fix they describe passes."""
+    path = tmp_path / "mine.yaml"
+    path.write_text(content)
+    step = subprocess.run([sys.executable, str(SCRIPTS / "gather_dataset.py"), "--config", str(path), "--cond", "x",
+                           "--out", str(tmp_path / "x.h5"), "shard.h5"], capture_output=True, text=True, timeout=300)
+    assert step.returncode == 2 and f"error: --config {path}: " in step.stderr and reason in step.stderr, step.stderr
+    assert "Traceback" not in step.stderr
+    check = [sys.executable, "-m", "sslrp.config", str(path)]
+    env = {**os.environ, "PYTHONPATH": str(SCRIPTS)}
+    checked = subprocess.run(check, capture_output=True, text=True, timeout=300, env=env)
+    assert checked.returncode == 1 and str(path) in checked.stderr and reason in checked.stderr
+    path.write_text("conditions:\n  - {t60: 0.3, snr: 20}\n")  # the advice followed
+    checked = subprocess.run(check, capture_output=True, text=True, timeout=300, env=env)
+    assert checked.returncode == 0 and f"{path}: a valid configuration" in checked.stdout
+
+
+def disk_full_shard(path):
+    """A shard of 3 sources x 40 windows of 16 x 512 random samples (about 4 MB gathered)."""
+    from sslrp.data import acoustics
+
+    rng = np.random.default_rng(0)
+    dataset.write_shard(path, [acoustics.SourceRecording(i, np.ones(3), 0, rng.standard_normal((40, 16, 512)).astype(
+        np.float32), 1.0, 0.2) for i in range(3)], {})
+
+
+def test_write_failure_in_gather_leaves_no_temporary(tmp_path, monkeypatch):
+    """A write that fails with ENOSPC ends the gather with that error, and no temporary file stays behind."""
+    shard = tmp_path / "shards" / "shard-0.h5"
+    disk_full_shard(shard)
+    written = dataset.write_array
+
+    def full(group, name, *args, **kwargs):
+        if name == "windows":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), group.file.filename)
+        return written(group, name, *args, **kwargs)
+
+    monkeypatch.setattr(dataset, "write_array", full)
+    with pytest.raises(OSError, match="No space left on device") as err:
+        dataset.gather([shard], tmp_path / "data.h5", np.array(["train", "val", "test"], dtype=object), {})
+    assert err.value.errno == errno.ENOSPC
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shards"]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MiB tmpfs (needs root, and a kernel that lets this process mount); skipped otherwise."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2M", "tmpfs", str(mount)],
+                                           capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+@pytest.mark.parametrize("left_kib", [2048, 1024, 64])
+def test_full_disk_gather_fails_cleanly(small_disk, tmp_path, left_kib):
+    """On a really full disk (HDF5's own writes fail, also the flush when it closes the file): the gather ends
+    with `No space left on device` and exit status 1, no segmentation fault in h5py's close, no temporary."""
+    shard = tmp_path / "shard-0.h5"
+    disk_full_shard(shard)
+    if left_kib < 2048:
+        (small_disk / "filler").write_bytes(bytes((2048 - left_kib) * 1024))
+    code = ("import sys, numpy as np; sys.path.insert(0, sys.argv[1]); from sslrp.data import dataset\n"
+            "dataset.gather([sys.argv[2]], sys.argv[3], np.array(['train', 'val', 'test'], dtype=object), {})\n")
+    result = subprocess.run([sys.executable, "-c", code, str(SCRIPTS), str(shard), str(small_disk / "data.h5")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, (result.returncode, result.stderr[-3000:])
+    assert "No space left on device" in result.stderr
+    assert sorted(p.name for p in small_disk.iterdir()) == (["filler"] if left_kib < 2048 else [])
+
+
+def test_rerun_incomplete_recovers_from_a_damaged_resume_state(tmp_path):
+    """The probe as a user meets it: a training job's resume state cut short beside its missing checkpoint; the
+    README's recovery (`--rerun-incomplete`) sets it aside and ends with the checkpoint an uninterrupted run
+    wrote. (Only the jobs the checkpoint needs run: a tiny workflow run of its own is cheaper than a copy of the
+    complete one when this test runs alone.)"""
+    from tiny_workflow import TINY, snakemake, write_config
+
+    workdir = tmp_path
+    write_config(workdir, TINY)
+    target = "results/models/loc_cnn/SNR_20_T60_0.2.pth"
+    first = snakemake(workdir, target)
+    assert first.returncode == 0, first.stderr[-3000:]
+    checkpoint = workdir / target
+    reference = checkpoint.read_bytes()
+    checkpoint.unlink()
+    checkpoint.with_suffix(".resume.pt").write_bytes(reference[: len(reference) // 2])
+    done = snakemake(workdir, "--rerun-incomplete", target)
+    assert done.returncode == 0, done.stderr[-3000:]
+    log = (workdir / "logs/train/loc_cnn/SNR_20_T60_0.2.log").read_text()
+    assert re.search(r"resume state \S*SNR_20_T60_0.2.resume.pt is damaged \(.*\); set aside as "
+                     r"\S*SNR_20_T60_0.2.resume.pt.damaged, training starts afresh", log), log
+    assert checkpoint.read_bytes() == reference
+    assert not checkpoint.with_suffix(".resume.pt").exists()

@@ -35,6 +35,7 @@ def run(shards, data, name, condition, geometry_settings, signals, corpus_settin
     log = steps.logger(log)
     split_of = geometry.sources(geometry_settings, seed).split_of()
     attrs = dataset_attrs(name, condition, geometry_settings, signals, corpus_settings, seed)
+    dataset.check_shards(shards, condition)
     dataset.gather(shards, data, split_of, attrs)
     info = dataset.read_attrs(data)
     for split in geometry.SPLITS:

@@ -1,7 +1,5 @@
 """Simulate one shard of a condition's dataset: RIRs, reverberant speech, noise, windows."""
 
-import json
-
 import numpy as np
 from tqdm import tqdm
 
@@ -41,7 +39,7 @@ def run(speech, shard_file, condition, geometry_settings, signals, shard, n_shar
         )
     rt60 = np.array([r.rt60 for r in recordings])
     log.info(f"measured T60 (median over the shard's sources): {np.nanmedian(rt60):.3f} s")
-    dataset.write_shard(shard_file, recordings, {"shard": shard, "condition": json.dumps(condition)})
+    dataset.write_shard(shard_file, recordings, dataset.shard_attrs(condition, shard, n_shards))
 
 
 def cli():

@@ -1,7 +1,8 @@
 """Train one model (LocCNN or SampleCNN) on one condition's dataset; or adopt a pretrained checkpoint.
 
 Outputs: the best checkpoint (a plain state dict, loadable with `load_state_dict(strict=True)`), a per-epoch
-CSV and a loss-curve PNG. A killed run resumes from `<checkpoint>.resume.pt` (not a declared output).
+CSV and a loss-curve PNG. A killed run resumes from `<checkpoint>.resume.pt` (not a declared output); a damaged
+one is set aside as `.resume.pt.damaged` and training starts afresh.
 """
 
 from pathlib import Path
@@ -30,7 +31,7 @@ def run(data, checkpoint, history, curve, model_name, window, n_mics, settings, 
     log = steps.logger(log)
     torch.set_num_threads(threads)
     if pretrained:
-        model = models.load(model_name, pretrained, window, n_mics)
+        model = models.load(model_name, pretrained, window, n_mics, user_file=True)
         log.info(f"using the pretrained checkpoint {pretrained} instead of training")
         rows = []
     else:

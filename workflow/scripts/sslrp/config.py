@@ -5,6 +5,8 @@ so both see exactly the same settings.
 """
 
 import copy
+import math
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -13,12 +15,19 @@ import yaml
 
 from . import names
 from .data import geometry
+from .io import non_finite
 
 SCHEMA = Path(__file__).resolve().parents[3] / "config" / "schema.yaml"
 
 
 # The paper's Adam learning rates, used where `training.{model}.lr` is left null.
 PAPER_LR = {"loc_cnn": 1e-3, "sample_cnn": 1e-2}
+# SNRs [dB] the float32 windows can represent: float32 resolves about 7 digits (~140 dB), so beyond +-150 dB
+# the noise (or the speech) is lost below the other's rounding, and far beyond it the noise power overflows.
+SNR_RANGE = (-150, 150)
+# Longest T60 [s] simulated: the image-source order grows with T60 (about 100 at 0.6 s in the paper's room,
+# cost ~ order^3), and RIRs grow with it too; no measured room of interest reverberates longer.
+T60_MAX = 10
 
 
 class ConfigError(ValueError):
@@ -58,6 +67,7 @@ def validate(config, schema_path=SCHEMA):
     if errors:
         lines = [f"  {key_path(e.absolute_path)}: {e.message}" for e in errors]
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+    _check_finite(config)
     _check_semantics(config)
     for model, rate in PAPER_LR.items():
         if config["training"][model]["lr"] is None:
@@ -65,7 +75,37 @@ def validate(config, schema_path=SCHEMA):
     return config
 
 
+def _check_finite(config):
+    """No NaN or infinity anywhere (YAML `.nan`, `.inf`): the schema's bounds let them through (NaN compares
+    false to every bound), and the simulation would turn them into NaN windows or an overflow."""
+    bad = non_finite(config)
+    if bad:
+        raise ConfigError(f"{bad[0]}: not a finite number (NaN or infinity); give a number"
+                          + (f" (also non-finite: {', '.join(bad[1:])})" if bad[1:] else ""))
+
+
+def _check_conditions(config):
+    """Every condition's T60 is one the simulator can build in the room, and its SNR one float32 windows hold."""
+    shortest = geometry.shortest_t60(config["geometry"]["room"])
+    low, high = SNR_RANGE
+    for i, cond in enumerate(config["conditions"]):
+        if cond["t60"] < shortest:
+            raise ConfigError(f"conditions[{i}].t60: {cond['t60']:g} s is shorter than the room "
+                              f"{config['geometry']['room']} (geometry.room) can reverberate (Sabine: "
+                              f"{shortest:.4f} s with every reflection fully absorbed; pyroomacoustics refuses "
+                              f"it); use at least {math.ceil(shortest * 1000) / 1000:g} s, or a larger room")
+        if cond["t60"] > T60_MAX:
+            raise ConfigError(f"conditions[{i}].t60: {cond['t60']:g} s is beyond the {T60_MAX} s the simulation "
+                              "supports (the image-source order and the RIRs grow with T60); use at most "
+                              f"{T60_MAX} s")
+        if not low <= cond["snr"] <= high:
+            raise ConfigError(f"conditions[{i}].snr: {cond['snr']:g} dB is outside {low}..{high} dB, what the "
+                              "float32 windows can hold (beyond it the speech or the noise vanishes in the other's "
+                              f"rounding); for speech with no audible noise use {high}")
+
+
 def _check_semantics(config):
+    _check_conditions(config)
     known = [names.condition_name(c) for c in config["conditions"]]
     duplicates = sorted({n for n in known if known.count(n) > 1})
     if duplicates:
@@ -86,6 +126,11 @@ def _check_semantics(config):
                                   "remove the checkpoint to train every replicate")
     _check_warm_start(config["training"]["warm_start"], known)
     percents = config["manipulation"]["percents"]
+    repeated = sorted({p for p in percents if percents.count(p) > 1})
+    if repeated:
+        raise ConfigError(f"manipulation.percents: {percents} lists {', '.join(f'{p:g}' for p in repeated)} more "
+                          "than once, which would count it twice in the AOPC and SRG tables; list each percentage "
+                          "once")
     if 0 not in percents or max(percents) <= 0:
         raise ConfigError(f"manipulation.percents: {percents} must hold 0 and a larger value (AOPC is relative "
                           "to P = 0)")
@@ -161,12 +206,20 @@ def _check_sources(config):
 
 
 def load(path):
-    """Read a YAML config file and validate it."""
+    """Read a YAML config file and validate it; errors name the file (a parse error also its line)."""
     try:
-        raw = yaml.safe_load(Path(path).read_text()) or {}
+        with open(path) as f:  # from a file, YAML's errors name it
+            raw = yaml.safe_load(f)
     except (OSError, yaml.YAMLError) as err:
-        raise ConfigError(f"{path}: cannot read the configuration ({err})") from err
-    return validate(raw)
+        raise ConfigError(f"{path}: cannot read the configuration ({err}); fix the file (it must be YAML)") from err
+    if not isinstance(raw, dict):
+        found = "is empty" if raw is None else f"holds a {type(raw).__name__}, not a mapping of keys"
+        raise ConfigError(f"{path}: the configuration {found}; write it as `key: value` lines, at least "
+                          "`conditions:` (see config/config.yaml and config/README.md)")
+    try:
+        return validate(raw)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from err
 
 
 def conditions(config):
@@ -179,3 +232,25 @@ def conditions(config):
         settings = {"max_order": config["simulation"]["max_order"], **cond}
         out[names.condition_name(cond)] = settings
     return out
+
+
+def main(argv=None):
+    """`python -m sslrp.config FILE...`: check config files one by one, naming the file (and the line of a YAML
+    error), where Snakemake's own message for a file it cannot parse names neither."""
+    paths = sys.argv[1:] if argv is None else argv
+    if not paths:
+        print("usage: PYTHONPATH=workflow/scripts python -m sslrp.config FILE...", file=sys.stderr)
+        return 2
+    failed = 0
+    for path in paths:
+        try:
+            load(path)
+            print(f"{path}: a valid configuration")
+        except ConfigError as err:
+            print(err, file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -89,8 +89,13 @@ def given(args, *names):
 
 
 def load_config(path):
-    """The validated config for a command-line run."""
-    return configuration.load(path)
+    """The validated config for a command-line run; a file that cannot be read or is invalid ends the run with
+    the error (which names the file and the key or line) and exit status 2, as a usage error does."""
+    try:
+        return configuration.load(path)
+    except configuration.ConfigError as err:
+        print(f"error: --config {err}", file=sys.stderr)
+        raise SystemExit(2) from err
 
 
 def snakemake_args(smk):

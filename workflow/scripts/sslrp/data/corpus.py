@@ -136,6 +136,10 @@ def _wav_dir(folder, fs, pattern, trim_db=40):
         if not np.any(signal[:, 0]):
             continue  # silent files carry no localization cue
         utterances.append(Utterance(prepare(signal[:, 0], fs_in, fs, trim_db), str(path.relative_to(folder))))
+    if not utterances:
+        raise CorpusError(f"corpus.path: all {len(files)} audio files under {str(folder)!r} are silent (every "
+                          "sample of their first channel is zero), so there is no speech to simulate; put "
+                          "recordings of speech there (silent files are skipped)")
     return utterances
 
 

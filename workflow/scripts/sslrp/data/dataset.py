@@ -12,16 +12,20 @@ Layout of `results/data/{cond}.h5` (the contract later steps read):
 
 Sources of a split are in grid order and a source's windows are consecutive, so the dataset does not
 depend on how the simulation was sharded. A shard file holds the same per-source arrays for its sources
-plus `n_windows`, without the split groups.
+plus `n_windows`, without the split groups, and says what it is in its attributes `condition` (the settings,
+json), `shard` and `n_shards`, so that a gather can refuse another condition's shard or an incomplete set.
 """
 
+import contextlib
 import json
+import os
 from dataclasses import dataclass
 
 import h5py
 import numpy as np
 
 from ..io import atomic_path, rebuild_advice, write_array
+from ..names import condition_name
 from .geometry import SPLITS
 
 PER_SOURCE = ("position", "source_index", "utterance", "correlation_time", "rt60")
@@ -71,6 +75,52 @@ def write_shard(path, recordings, attrs):
         write_array(f, "windows", windows, chunks=(1, *windows.shape[1:]) if len(windows) else None)
 
 
+def shard_attrs(condition, shard, n_shards):
+    """The attributes by which a shard file says what it is: its condition's settings, its number and the
+    number of shards of that simulation (`check_shards` reads them)."""
+    return {"condition": json.dumps(condition, sort_keys=True), "shard": shard, "n_shards": n_shards}
+
+
+def check_shards(shard_paths, condition):
+    """Raise DatasetError unless the files are one complete simulation of `condition` (its settings): each
+    simulated for it, all of the same shard count, each shard once. A gather given another condition's shards,
+    or some of them only, would otherwise write a wrong or partial dataset that later steps read as good."""
+    name = condition_name(condition)
+    found = {}  # shard number -> (path, shard count)
+    for path in shard_paths:
+        with _open(path) as f:
+            attrs = dict(f.attrs)
+        if not {"condition", "shard", "n_shards"} <= attrs.keys():
+            raise DatasetError(f"{path}: not a shard file that names its condition and shard count (attributes "
+                               "condition, shard, n_shards); simulate it again with simulate_shard.py")
+        theirs = json.loads(attrs["condition"])
+        number = int(attrs["shard"])
+        if theirs != condition:
+            raise DatasetError(f"{path}: shard {number} of condition {condition_name(theirs)} ({theirs}), not of "
+                               f"{name} ({condition}); give the gather {name}'s shards, "
+                               f"{_simulate_advice(name, [number], int(attrs['n_shards']))}")
+        if number in found:
+            raise DatasetError(f"{path}: shard {number} of {name} is given twice (also {found[number][0]}); give "
+                               "each shard once")
+        found[number] = (path, int(attrs["n_shards"]))
+    counts = sorted({n for _, n in found.values()})
+    if len(counts) > 1:
+        listing = "; ".join(f"{path}: shard {k} of {n}" for k, (path, n) in sorted(found.items()))
+        raise DatasetError(f"the shards of {name} come from simulations with different shard counts ({listing}); "
+                           f"give the gather the shards of one simulation, {_simulate_advice(name, [], counts[-1])}")
+    missing = sorted(set(range(counts[0])) - found.keys())
+    if missing:
+        raise DatasetError(f"{name}: the gather was given {len(found)} of the {counts[0]} shards; missing shard(s) "
+                           f"{', '.join(map(str, missing))}; {_simulate_advice(name, missing, counts[0])}")
+
+
+def _simulate_advice(name, shards, n_shards):
+    which = f" for K in {', '.join(map(str, shards))}" if shards else " for every K"
+    return (f"simulate them with `python workflow/scripts/simulate_shard.py --cond {name} --shard K --corpus "
+            f"<corpus.h5> --out <shard-K.h5>`{which} (simulation.shards: {n_shards}; use the --config of the "
+            "gather), then gather all of them")
+
+
 def gather(shard_paths, out, split_of, attrs):
     """Merge shard files into the dataset `out`, one group per split; `split_of[i]` names source i's split.
 
@@ -86,7 +136,7 @@ def gather(shard_paths, out, split_of, attrs):
             for row, idx in enumerate(arrays["source_index"]):
                 where[int(idx)] = (f, arrays, row, int(first[row]))
         rt60 = np.array([arrays["rt60"][row] for _, arrays, row, _ in where.values()])
-        with atomic_path(out) as tmp, h5py.File(tmp, "w") as dst:
+        with atomic_path(out) as tmp, _new_hdf5(tmp) as dst:
             dst.attrs.update(attrs)
             dst.attrs["t60_measured"] = float(np.nanmedian(rt60)) if np.isfinite(rt60).any() else np.nan
             for split in SPLITS:
@@ -95,6 +145,29 @@ def gather(shard_paths, out, split_of, attrs):
     finally:
         for f in shards:
             f.close()
+
+
+@contextlib.contextmanager
+def _new_hdf5(path):
+    """`h5py.File(path, "w")` that closes cleanly even when the block fails, e.g. on a full disk, and lets the
+    block's error (`No space left on device`) through.
+
+    HDF5 flushes its caches when a file closes; on a full disk that flush fails as well, h5py then leaves the file
+    open, and HDF5 crashes (segmentation fault) closing it at exit. So: no chunk cache (windows are written as
+    whole chunks, which the cache does not speed up), and a failed file is emptied, freeing its space, before it is
+    closed (it is deleted next anyway).
+    """
+    f = h5py.File(path, "w", rdcc_nbytes=0)
+    try:
+        yield f
+        f.close()
+    except BaseException:
+        os.truncate(path, 0)
+        try:
+            f.close()
+        except (OSError, RuntimeError):
+            pass  # the block's error is the one to report
+        raise
 
 
 def _write_split(group, rows, template):

@@ -101,3 +101,17 @@ def direct_path_tdoa(position, mics, pair, fs, sound_speed):
     """
     dist = np.linalg.norm(mics[list(pair)] - np.asarray(position)[..., None, :], axis=-1)
     return (dist[..., 1] - dist[..., 0]) * fs / sound_speed
+
+
+# pyroomacoustics's speed of sound, with which the simulation builds its rooms (geometry.sound_speed is the TDoA
+# ground truth's).
+SIMULATION_SOUND_SPEED = 343.0
+
+
+def shortest_t60(room, sound_speed=SIMULATION_SOUND_SPEED):
+    """The shortest reverberation time [s] a shoebox `room` [m] can have by Sabine's formula: every reflection
+    fully absorbed (absorption 1). `pyroomacoustics.inverse_sabine` refuses any shorter T60 ("room may be too
+    large for required RT60"); computed here so that config validation needs no pyroomacoustics."""
+    lx, ly, lz = room
+    surface = 2 * (lx * ly + lx * lz + ly * lz)
+    return 24 * np.log(10) * lx * ly * lz / (sound_speed * surface)

@@ -172,11 +172,20 @@ def build(name, window, n_mics=16):
     return architecture(name)(window=window, n_mics=n_mics)
 
 
-def load(name, checkpoint, window, n_mics=16):
+def _replace_advice(name, window):
+    """What to do about a broken checkpoint of the user's (config key `pretrained`): no rule builds it, so
+    `snakemake --forcerun` cannot; the user replaces the file, or lets the workflow train the model."""
+    return (f"it is your checkpoint (config key `pretrained.{name}`), which no rule builds: replace the file with "
+            f"a good {name} state dict for {window}-sample windows (torch.save(model.state_dict(), path)), or "
+            f"remove its entry from `pretrained.{name}` to train the model instead")
+
+
+def load(name, checkpoint, window, n_mics=16, user_file=False):
     """A model built by name with a checkpoint's weights (strict: names and shapes must match), in eval mode.
 
     Raises RuntimeError naming the file, the original error and what to do when it cannot be read (not a
-    torch file, truncated, corrupt) or does not fit the architecture.
+    torch file, truncated, corrupt), does not fit the architecture or holds NaN weights. `user_file=True`: the
+    user's own checkpoint (config key `pretrained`), which no rule builds, so the advice is to replace it.
     """
     model = build(name, window, n_mics)
     try:
@@ -188,14 +197,15 @@ def load(name, checkpoint, window, n_mics=16):
     # IndexError; a text file: UnpicklingError; cut short: RuntimeError or EOFError); each is reported.
     except (OSError, RuntimeError, KeyError, IndexError, EOFError, ValueError, TypeError, AttributeError,
             pickle.UnpicklingError, zipfile.BadZipFile) as err:
-        raise RuntimeError(
-            f"{checkpoint}: not a {name} checkpoint for {window}-sample windows ({type(err).__name__}: {err}). "
-            "If it is a pretrained checkpoint (config key `pretrained`), replace it with a state dict saved by "
-            f"torch.save(model.state_dict(), path) for this model and window; if the workflow trained it, "
-            f"{rebuild_advice(checkpoint)}"
-        ) from err
+        advice = (_replace_advice(name, window) if user_file else
+                  "If it is a pretrained checkpoint (config key `pretrained`), replace it with a state dict saved "
+                  f"by torch.save(model.state_dict(), path) for this model and window; if the workflow trained it, "
+                  f"{rebuild_advice(checkpoint)}")
+        raise RuntimeError(f"{checkpoint}: not a {name} checkpoint for {window}-sample windows "
+                           f"({type(err).__name__}: {err}). {advice}") from err
     broken = [key for key, value in state.items() if value.is_floating_point() and not value.isfinite().all()]
     if broken:
+        advice = _replace_advice(name, window) if user_file else rebuild_advice(checkpoint)
         raise RuntimeError(f"{checkpoint}: weights {', '.join(broken[:5])} hold NaN or infinity (training "
-                           f"diverged, or the file is damaged); {rebuild_advice(checkpoint)}")
+                           f"diverged, or the file is damaged); {advice}")
     return model.eval()

@@ -240,7 +240,9 @@ def _resume(state_path, fingerprint, model, optimizer, scheduler, log):
     path = Path(state_path)
     if not path.exists():
         return None
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+    saved = _read_state(path, log)
+    if saved is None:
+        return None
     if saved["fingerprint"] != fingerprint:
         log(f"ignoring resume state {path}: it was written with other settings or data")
         return None
@@ -249,6 +251,30 @@ def _resume(state_path, fingerprint, model, optimizer, scheduler, log):
     scheduler.load_state_dict(saved["scheduler"])
     log(f"resuming from {path} after epoch {len(saved['history'])}")
     return {k: saved[k] for k in ("history", "best_state", "best_val_loss", "bad_epochs")}
+
+
+# Every key a resume state holds (_save_state): a file lacking one is damaged.
+STATE_KEYS = ("history", "best_state", "best_val_loss", "bad_epochs", "fingerprint", "model", "optimizer",
+              "scheduler")
+
+
+def _read_state(path, log):
+    """The saved resume state at `path`, or None when it is damaged (cut short by a full disk or a killed copy,
+    empty, not a state): then it is set aside as `<path>.damaged` (kept for inspection, never read again), with
+    a log line naming both, so that training starts afresh instead of failing on it at every retry."""
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(saved, dict) or not all(k in saved for k in STATE_KEYS):
+            raise ValueError("not a resume state of this workflow")
+    # torch.load's error depends on the damage: RuntimeError (zip cut short), EOFError (empty file),
+    # UnpicklingError, and others; any of them means the state cannot be used.
+    except Exception as err:
+        aside = path.with_name(path.name + ".damaged")
+        path.replace(aside)
+        log(f"resume state {path} is damaged ({type(err).__name__}: {err}); set aside as {aside}, training starts "
+            "afresh")
+        return None
+    return saved
 
 
 def _save_state(state_path, state, fingerprint, model, optimizer, scheduler):
