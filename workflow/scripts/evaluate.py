@@ -17,7 +17,6 @@ def run(data, checkpoint, windows, sources, summary, positions, model_name, cond
     log = steps.logger(log)
     loaded = inference.load_for_test(model_name, checkpoint, data, window, n_mics, device, threads)
     test = loaded.test
-    train = dataset.read_split(data, "train", windows=False)
     pred = inference.predict(loaded.model, test.windows, device=loaded.device)
     true = test.position[test.source]
     bad = np.flatnonzero(~np.isfinite(pred).all(axis=1))
@@ -32,7 +31,7 @@ def run(data, checkpoint, windows, sources, summary, positions, model_name, cond
               [[s, test.source_index[s], *test.position[s], n, e, a] for s, n, e, a in
                zip(errors["source"], errors["n_windows"], errors["euclidean"], errors["absolute"])])
     result = {"model": model_name, "condition": cond,
-              **metrics.localization_summary(pred, true, train.position.mean(axis=0))}
+              **metrics.localization_summary(pred, true, dataset.baseline_position(data))}
     write_json(summary, result)
     log.info(f"test MAE {result['mae']:.3f} m (x/y/z {np.round(result['mae_xyz'], 3).tolist()}), "
              f"baseline {result['baseline_mae']:.3f} m")

@@ -54,6 +54,9 @@ class PageSpec:
         like `summaries`; the tables then give means over the replicates, while `summaries` (replicate 0's) give
         the verdicts and the per-source figures are replicate 0's.
     title: the page title (default: the paper's).
+    recordings: per recorded condition (README "Your own array and recordings"), a dict: name, manifest,
+        n_recordings, rates (the files' sample rates, Hz), fs (the workflow's), models_from (or None). Its
+        section and tables name it by its name; the configuration section says where it came from.
     """
 
     conditions: list
@@ -68,6 +71,7 @@ class PageSpec:
     max_similarity: float = 0.5
     replicate_summaries: tuple = ()
     title: str = TITLE
+    recordings: tuple = ()
 
     def __post_init__(self):
         unknown = set(self.models) - set(MODEL_LABELS)
@@ -159,8 +163,9 @@ def _condition_blocks(spec, condition):
 def _table_blocks(spec):
     """The sections the seed lacks: result tables, measured reverberation and the configuration."""
     t60 = ["| Condition | Target T60 [s] | Measured T60 [s] |", "|---|---|---|"]
+    recorded = {r["name"] for r in spec.recordings}
     t60 += [f"| {condition_label(c)} | {target:g} | {measured:.3f} |"
-            for c, target, measured in spec.t60_rows]
+            for c, target, measured in spec.t60_rows if c not in recorded]
     and_srp = " and SRP-PHAT" if any(s["model"] == srp.NAME for s in spec.summaries) else ""
     verdicts = [f"{condition_label(c)}: {verdict.sentence(MODEL_LABELS[m], spec.verdict(m, c))}"
                 for c in spec.conditions for m in _ordered(spec.models, MANIPULATION_ORDER)]
@@ -171,8 +176,23 @@ def _table_blocks(spec):
         ("heading", 2, "Time difference of arrival (TDoA)", False), ("table", spec.tdoa_table),
         *_sanity_blocks(spec),
         ("heading", 2, "Measured reverberation time", False), ("table", "\n".join(t60)),
-        ("heading", 2, "Configuration", False), ("code", "yaml", spec.config_yaml),
+        ("heading", 2, "Configuration", False), *[("text", recording_note(r)) for r in spec.recordings],
+        ("code", "yaml", spec.config_yaml),
     ]
+
+
+def recording_note(recorded):
+    """One sentence on a recorded condition: its manifest, its files' sample rates and the resampling, and whose
+    models explain it."""
+    rates = ", ".join(f"{r:g}" for r in recorded["rates"])
+    fs = recorded["fs"]
+    how = (f"resampled to {fs:g} Hz with scipy.signal.resample_poly" if set(recorded["rates"]) - {fs}
+           else "used as recorded (no resampling)")
+    models = (f"explained with the models trained on {recorded['models_from']}" if recorded.get("models_from")
+              else "its models trained on its own train split")
+    return (f"Recorded condition {recorded['name']}: {recorded['n_recordings']} recordings listed in "
+            f"{recorded['manifest']}, recorded at {rates} Hz and {how}; {models}. Its T60 and SNR are not known "
+            "(no row in the reverberation table).")
 
 
 SANITY_INTRO = ("Two checks of whether the explanations above say something about the trained networks. "
