@@ -263,3 +263,17 @@ def _settings(config):
     from sslrp import step_settings
 
     return step_settings.gather_recordings(config, "lab_a")
+
+
+# --- the page ------------------------------------------------------------------------------------------------------
+
+def test_the_page_says_where_a_recorded_condition_came_from_and_whether_it_was_resampled():
+    from sslrp.report import page
+
+    base = {"name": "lab_a", "manifest": "data/m.csv", "n_recordings": 3, "fs": 16000, "models_from": "SNR_20_T60_0.3"}
+    note = page.recording_note({**base, "rates": [16000, 48000]})
+    assert note == ("Recorded condition lab_a: 3 recordings listed in data/m.csv, recorded at 16000, 48000 Hz and "
+                    "resampled to 16000 Hz with scipy.signal.resample_poly; explained with the models trained on "
+                    "SNR_20_T60_0.3. Its T60 and SNR are not known (no row in the reverberation table).")
+    note = page.recording_note({**base, "rates": [16000], "models_from": None})
+    assert "used as recorded (no resampling); its models trained on its own train split." in note

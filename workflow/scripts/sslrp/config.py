@@ -217,7 +217,8 @@ def load(path):
 
 
 def conditions(config):
-    """Condition name -> that condition's complete simulation settings (global defaults resolved).
+    """Condition name -> that condition's complete settings: a simulation's with the global defaults resolved, a
+    recorded condition's as given (name, recordings, models_from).
 
     Rules pass only this dict to a condition's jobs, so editing one condition re-runs only its jobs.
     """
