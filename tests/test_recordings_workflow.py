@@ -24,9 +24,13 @@ CONFIG = {
     **TINY,
     "conditions": [{"t60": 0.2, "snr": 20},
                    {"name": "lab_a", "recordings": "recordings/lab_a/manifest.csv", "models_from": SIMULATED}],
-    "geometry": {"array": {"positions": CIRCLE}, "grid": {"nx": 9, "ny": 9, "x": [1.2, 2.2]}},
+    # 7 x 7 grid (3 test sources), fewer sanity windows and SRP-PHAT candidates than the tiny run: one simulated
+    # condition and one model keep the run short on a shared 2-core machine.
+    "geometry": {"array": {"positions": CIRCLE}, "grid": {"nx": 7, "ny": 7, "x": [1.2, 2.2]}},
     "models": ["loc_cnn"],
     "training": {"loc_cnn": TINY["training"]["loc_cnn"]},
+    "sanity": {"windows": 8},
+    "srp": {"grid": [21, 21]},
     "tdoa": {"pair": [0, 4]},  # opposite microphones of the circle
 }
 
