@@ -44,10 +44,17 @@ def test_snakemake_args_refuse_an_unnamed_file_or_a_name_used_twice():
         steps.snakemake_args(job({"data": "d.h5"}, {"data": "e.h5"}))
 
 
+def with_recorded(config, cond):
+    """The config with a recorded condition "rec" explained by `cond`'s models (not re-validated: no manifest)."""
+    recorded = {"name": "rec", "recordings": "m.csv", "models_from": cond}
+    return {**config, "conditions": [*config["conditions"], recorded]}
+
+
 STEPS = {  # step script -> its settings for the tiny config's condition
     "corpus": lambda c, cond: step_settings.corpus(c),
     "simulate_shard": lambda c, cond: step_settings.simulate_shard(c, cond, 0),
     "gather_dataset": lambda c, cond: step_settings.gather_dataset(c, cond),
+    "gather_recordings": lambda c, cond: step_settings.gather_recordings(with_recorded(c, cond), "rec"),
     "train": lambda c, cond: step_settings.train(c, "loc_cnn", cond),
     "evaluate": lambda c, cond: step_settings.evaluate(c, "loc_cnn", cond),
     "srp_baseline": lambda c, cond: step_settings.srp_baseline(c, cond),

@@ -11,16 +11,29 @@ from sslrp import names, step_settings  # noqa: E402
 
 config = configuration.validate(config)
 conditions = configuration.conditions(config)
+recorded = [c for c, settings in conditions.items() if names.is_recorded(settings)]
+simulated = [c for c in conditions if c not in recorded]
 models = config["models"]
 shards = range(config["simulation"]["shards"])
 
 
+def one_of(values):
+    """A wildcard regex matching exactly `values` (one that matches nothing when there are none)."""
+    return "|".join(map(re.escape, values)) or "(?!)"
+
+
 wildcard_constraints:
-    cond="|".join(map(re.escape, conditions)),
+    cond=one_of(conditions),
     model="|".join(models),
     shard=r"\d+",
     extreme="|".join(names.EXTREMES),
     rep=names.REPLICATE_PREFIX_RE,
+
+
+def checkpoint(wildcards):
+    """The checkpoint a step on (model, cond, rep) uses: the condition's own, or that of its `models_from`."""
+    source = step_settings.models_condition(config, wildcards.cond)
+    return f"results/{wildcards.rep}models/{wildcards.model}/{source}.pth"
 
 
 def pretrained_checkpoint(model, cond):

@@ -1,4 +1,5 @@
-# Data: the speech corpus, then per condition the simulated shards and their gathered dataset.
+# Data: the speech corpus, then per simulated condition its shards and their gathered dataset; a recorded
+# condition's dataset is gathered from its manifest's WAV files into the same layout.
 
 
 rule corpus:
@@ -26,6 +27,8 @@ rule simulate_shard:
         "logs/simulate/{cond}/shard-{shard}.log",
     benchmark:
         "benchmarks/simulate/{cond}/shard-{shard}.tsv"
+    wildcard_constraints:
+        cond=one_of(simulated),
     conda:
         "../../envs/simulate.yaml"
     threads: 1
@@ -46,6 +49,8 @@ rule gather_dataset:
         "logs/gather/{cond}.log",
     benchmark:
         "benchmarks/gather/{cond}.tsv"
+    wildcard_constraints:
+        cond=one_of(simulated),
     conda:
         "../../envs/simulate.yaml"
     threads: 1
@@ -53,3 +58,23 @@ rule gather_dataset:
         settings=lambda wc: step_settings.gather_dataset(config, wc.cond),
     script:
         "../scripts/gather_dataset.py"
+
+
+rule gather_recordings:
+    input:
+        files=lambda wc: step_settings.recording_files(config, wc.cond),
+    output:
+        data="results/data/{cond}.h5",
+    log:
+        "logs/gather/{cond}.log",
+    benchmark:
+        "benchmarks/gather/{cond}.tsv"
+    wildcard_constraints:
+        cond=one_of(recorded),
+    conda:
+        "../../envs/simulate.yaml"
+    threads: 1
+    params:
+        settings=lambda wc: step_settings.gather_recordings(config, wc.cond),
+    script:
+        "../scripts/gather_recordings.py"

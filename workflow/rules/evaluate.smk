@@ -5,7 +5,7 @@
 rule evaluate:
     input:
         data="results/data/{cond}.h5",
-        checkpoint="results/{rep}models/{model}/{cond}.pth",
+        checkpoint=checkpoint,
     output:
         windows="results/{rep}evaluation/{model}/{cond}/windows.csv",
         sources="results/{rep}evaluation/{model}/{cond}/sources.csv",

@@ -7,7 +7,7 @@
 rule relevance:
     input:
         data="results/data/{cond}.h5",
-        checkpoint="results/{rep}models/{model}/{cond}.pth",
+        checkpoint=checkpoint,
     output:
         relevance="results/{rep}relevance/{model}/{cond}.h5",
     log:
@@ -45,7 +45,7 @@ rule select_sources:
 rule manipulation:
     input:
         data="results/data/{cond}.h5",
-        checkpoint="results/{rep}models/{model}/{cond}.pth",
+        checkpoint=checkpoint,
         relevance="results/{rep}relevance/{model}/{cond}.h5",
     output:
         curve="results/{rep}manipulation/{model}/{cond}.json",
@@ -84,7 +84,7 @@ rule tdoa:
 rule sanity:
     input:
         data="results/data/{cond}.h5",
-        checkpoint="results/{rep}models/{model}/{cond}.pth",
+        checkpoint=checkpoint,
         relevance="results/{rep}relevance/{model}/{cond}.h5",
     output:
         result="results/{rep}sanity/{model}/{cond}.json",

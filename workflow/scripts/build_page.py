@@ -23,10 +23,15 @@ def run(datasets, localization, summaries, tdoa, md, conditions, models, config,
                  for share in split_replicates(summaries, replicates)]
     if html is not None and Path(html) != Path(md).with_suffix(".html"):
         raise ValueError(f"{html}: the HTML page is written beside {md}, as {Path(md).with_suffix('.html')}")
-    t60_rows = []
+    t60_rows, recorded = [], []
     for path in datasets:
         attrs = dataset.read_attrs(path)
         t60_rows.append((attrs["condition"], float(attrs["t60"]), float(attrs["t60_measured"])))
+        if "recordings" in attrs:  # a recorded condition (gather_recordings.py)
+            recorded.append({"name": attrs["condition"], "manifest": attrs["recordings"],
+                             "n_recordings": int(attrs["n_recordings"]), "rates": json.loads(attrs["recorded_rates"]),
+                             "fs": int(attrs["fs"]), "models_from": step_settings.condition(
+                                 config, attrs["condition"]).get("models_from")})
     spec = page.PageSpec(
         conditions=list(conditions),
         models=list(models),
@@ -41,6 +46,7 @@ def run(datasets, localization, summaries, tdoa, md, conditions, models, config,
         manipulation_results=_read_all(manipulation),
         tdoa_results=_read_all(tdoa_results),
         max_similarity=config["sanity"]["max_similarity"],
+        recordings=tuple(recorded),
     )
     written = page.write_page(Path(md).parent, spec)
     log.info(f"wrote {written[0]} and {written[1]}")

@@ -20,7 +20,6 @@ def run(data, checkpoint, windows, sources, summary, positions, model_name, cond
     log = steps.logger(log)
     loaded = inference.load_for_test(model_name, checkpoint, data, window, n_mics, device, threads)
     test = loaded.test
-    train = dataset.read_split(data, "train", windows=False)
     pred = inference.predict(loaded.model, test.windows, device=loaded.device)
     true = test.position[test.source]
     bad = np.flatnonzero(~np.isfinite(pred).all(axis=1))
@@ -34,7 +33,7 @@ def run(data, checkpoint, windows, sources, summary, positions, model_name, cond
     write_csv(sources, ["source", "source_index", "x", "y", "z", "n_windows", "euclidean", "absolute"],
               [[s, test.source_index[s], *test.position[s], n, e, a] for s, n, e, a in
                zip(errors["source"], errors["n_windows"], errors["euclidean"], errors["absolute"])])
-    mean_position = train.position.mean(axis=0)
+    mean_position = dataset.baseline_position(data)
     result = {"model": model_name, "condition": cond, **metrics.localization_summary(pred, true, mean_position)}
     log.info(f"test MAE {result['mae']:.3f} m (x/y/z {np.round(result['mae_xyz'], 3).tolist()}), "
              f"baseline {result['baseline_mae']:.3f} m")

@@ -20,7 +20,6 @@ def run(data, summary, cond, geometry, settings, log=None):
     attrs = dataset.read_attrs(data)
     mics = np.asarray(attrs["mics"], float)
     test = dataset.read_split(data, "test")
-    train = dataset.read_split(data, "train", windows=False)
     candidates = srp.candidate_grid(geometry, settings["grid"], settings["height"])
     pairs = srp.all_pairs(len(mics)) if settings["pairs"] is None else np.asarray(settings["pairs"], int)
     start = time.perf_counter()
@@ -28,7 +27,7 @@ def run(data, summary, cond, geometry, settings, log=None):
                                  pairs)
     seconds = time.perf_counter() - start
     result = {"model": MODEL_NAME, "condition": cond,
-              **metrics.localization_summary(pred, test.position[test.source], train.position.mean(axis=0)),
+              **metrics.localization_summary(pred, test.position[test.source], dataset.baseline_position(data)),
               "candidates": list(settings["grid"]), "height": float(candidates[0, 2]), "n_pairs": len(pairs)}
     write_json(summary, result)
     log.info(f"SRP-PHAT over {len(candidates)} candidates at z = {candidates[0, 2]:.3f} m, {len(pairs)} pairs: "

@@ -10,6 +10,8 @@ from sslrp.data import dataset, geometry
 from sslrp.io import write_json
 
 CONSTANT = "constant"  # the estimator that ignores the signals: the training sources' mean direct-path delay
+# (for recordings explained with another condition's models, which have no train split of their own: the delay at
+# the mean training position those models learned from, dataset.baseline_position)
 
 
 def run(data, relevance, result, cond, model_names, pairs, max_lag, sound_speed, log=None):
@@ -20,7 +22,8 @@ def run(data, relevance, result, cond, model_names, pairs, max_lag, sound_speed,
         raise ValueError(f"{len(relevance)} relevance files for the {len(model_names)} models {list(model_names)}")
     attrs = dataset.read_attrs(data)
     test = dataset.read_split(data, "test")
-    train = dataset.read_split(data, "train", windows=False)
+    train = dataset.read_split(data, "train", windows=False).position
+    train = train if len(train) else dataset.baseline_position(data)[None]
     mics = np.asarray(attrs["mics"])
     thresholds = test.correlation_time[test.source] / 2
     signals = {"microphone": test.windows}
@@ -33,7 +36,7 @@ def run(data, relevance, result, cond, model_names, pairs, max_lag, sound_speed,
             return geometry.direct_path_tdoa(positions, mics, pair, attrs["fs"], sound_speed)
 
         true_delay = delay(test.position[test.source])
-        constant = float(np.mean(delay(train.position)))
+        constant = float(np.mean(delay(train)))
         estimates = {name: metrics.tdoa_gcc_phat(x[:, pair[0]], x[:, pair[1]], max_lag) for name, x in signals.items()}
         estimates[CONSTANT] = np.full(len(true_delay), constant)
         entry = {"pair": list(pair), "largest_true_delay": float(np.max(np.abs(true_delay))),

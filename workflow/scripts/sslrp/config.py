@@ -14,7 +14,7 @@ import numpy as np
 import yaml
 
 from . import names
-from .data import geometry
+from .data import geometry, recordings
 from .io import non_finite
 
 SCHEMA = Path(__file__).resolve().parents[3] / "config" / "schema.yaml"
@@ -59,7 +59,7 @@ def key_path(path):
 def validate(config, schema_path=SCHEMA):
     """Return a validated copy of `config` with defaults filled in; raise ConfigError naming the key."""
     schema = yaml.safe_load(Path(schema_path).read_text())
-    config = copy.deepcopy(dict(config))
+    config_in, config = config, copy.deepcopy(dict(config))
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
     # Filling defaults while validating: one pass fills, the second reports on the complete config.
     list(validator.iter_errors(config))
@@ -68,6 +68,7 @@ def validate(config, schema_path=SCHEMA):
         lines = [f"  {key_path(e.absolute_path)}: {e.message}" for e in errors]
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
     _check_finite(config)
+    _resolve_array(config, raw=config_in)
     _check_semantics(config)
     for model, rate in PAPER_LR.items():
         if config["training"][model]["lr"] is None:
@@ -89,6 +90,8 @@ def _check_conditions(config):
     shortest = geometry.shortest_t60(config["geometry"]["room"])
     low, high = SNR_RANGE
     for i, cond in enumerate(config["conditions"]):
+        if names.is_recorded(cond):  # recordings: checked with their manifest (_check_recordings)
+            continue
         if cond["t60"] < shortest:
             raise ConfigError(f"conditions[{i}].t60: {cond['t60']:g} s is shorter than the room "
                               f"{config['geometry']['room']} (geometry.room) can reverberate (Sabine: "
@@ -104,12 +107,26 @@ def _check_conditions(config):
                               f"rounding); for speech with no audible noise use {high}")
 
 
+def _resolve_array(config, raw):
+    """With `geometry.array.positions`, `n_mics` is their number (a different `n_mics` in the user's config is an
+    error, not a silent choice)."""
+    array = config["geometry"]["array"]
+    if array.get("positions") is None:
+        return
+    given = ((raw.get("geometry") or {}).get("array") or {}).get("n_mics")
+    if given is not None and given != len(array["positions"]):
+        raise ConfigError(f"geometry.array.n_mics: {given}, but geometry.array.positions lists "
+                          f"{len(array['positions'])} microphones; drop n_mics (it follows the positions)")
+    array["n_mics"] = len(array["positions"])
+
+
 def _check_semantics(config):
     _check_conditions(config)
     known = [names.condition_name(c) for c in config["conditions"]]
     duplicates = sorted({n for n in known if known.count(n) > 1})
     if duplicates:
         raise ConfigError(f"conditions: duplicate condition(s) {', '.join(duplicates)}")
+    _check_recordings(config, known)
     n_mics = config["geometry"]["array"]["n_mics"]
     for i, pair in enumerate(config["tdoa"]["pairs"]):
         if max(pair) >= n_mics or pair[0] == pair[1]:
@@ -197,12 +214,48 @@ def _check_sources(config):
     room = np.asarray(geo["room"], float)
     lowest, highest = geo["grid"]["height"]
     corners = [[*p, z] for p in (xy.min(axis=0), xy.max(axis=0)) for z in (lowest, highest)]
-    for key, points in (("geometry.grid", np.array(corners)), ("geometry.array", geometry.mic_positions(geo))):
+    array_key = "geometry.array.positions" if geo["array"].get("positions") is not None else "geometry.array"
+    for key, points in (("geometry.grid", np.array(corners)), (array_key, geometry.mic_positions(geo))):
         outside = ~((points > 0) & (points < room)).all(axis=1)
         if outside.any():
             example = np.round(points[outside][0], 3).tolist()
             raise ConfigError(f"{key}: positions such as {example} lie outside the room {room.tolist()} "
                               "(geometry.room)")
+
+
+def _check_recordings(config, known):
+    """Every recorded condition's manifest and files (headers only), its `models_from` (a simulated condition) and
+    its splits: test recordings always, train and val ones when its models are trained on the recordings."""
+    simulated = [names.condition_name(c) for c in config["conditions"] if not names.is_recorded(c)]
+    geo, window = config["geometry"], config["signals"]["window"]
+    for i, cond in enumerate(config["conditions"]):
+        if not names.is_recorded(cond):
+            continue
+        key, name = f"conditions[{i}]", cond["name"]
+        try:
+            rows = recordings.read_manifest(cond["recordings"], geo["array"]["n_mics"], geo["room"], geo["fs"],
+                                            window)
+        except recordings.RecordingsError as err:
+            raise ConfigError(f"{key}.recordings: {err}") from err
+        splits = {row.split for row in rows}
+        source = cond.get("models_from")
+        if source is not None:
+            if source not in simulated:
+                raise ConfigError(f"{key}.models_from: {source!r} is not a simulated condition (simulated: "
+                                  f"{', '.join(simulated) or 'none'})")
+            for model, table in config["pretrained"].items():
+                if name in table:
+                    raise ConfigError(f"pretrained.{model}.{name}: {name} takes its models from {source} "
+                                      f"({key}.models_from); give the checkpoint to {source} instead")
+            if name in config["training"]["warm_start"] or name in config["training"]["warm_start"].values():
+                raise ConfigError(f"training.warm_start: {name} takes its models from {source} ({key}.models_from) "
+                                  "and trains none")
+        needed = {"test"} if source is not None else set(geometry.SPLITS)
+        if needed - splits:
+            why = "" if source is not None else (" (without models_from the models are trained on the recordings, "
+                                                 "which needs train and val recordings; or set models_from)")
+            raise ConfigError(f"{key}.recordings: {cond['recordings']} has no {' or '.join(sorted(needed - splits))} "
+                              f"recording{why}")
 
 
 def load(path):
@@ -223,13 +276,14 @@ def load(path):
 
 
 def conditions(config):
-    """Condition name -> that condition's complete simulation settings (global defaults resolved).
+    """Condition name -> that condition's complete settings: a simulation's with the global defaults resolved, a
+    recorded condition's as given (name, recordings, models_from).
 
     Rules pass only this dict to a condition's jobs, so editing one condition re-runs only its jobs.
     """
     out = {}
     for cond in config["conditions"]:
-        settings = {"max_order": config["simulation"]["max_order"], **cond}
+        settings = dict(cond) if names.is_recorded(cond) else {"max_order": config["simulation"]["max_order"], **cond}
         out[names.condition_name(cond)] = settings
     return out
 

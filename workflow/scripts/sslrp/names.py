@@ -40,8 +40,16 @@ CONDITION_RE = re.compile(r"^SNR_(?P<snr>-?[0-9.]+)_T60_(?P<t60>[0-9.]+)$")  # w
 
 
 def condition_name(condition):
-    """`SNR_25_T60_0.15` for {"snr": 25, "t60": 0.15}: the seed page's naming, numbers in their shortest form."""
+    """`SNR_25_T60_0.15` for {"snr": 25, "t60": 0.15}: the seed page's naming, numbers in their shortest form; a
+    recorded condition ({"name": "lab_a", "recordings": ...}) is called by its `name`."""
+    if "name" in condition:
+        return condition["name"]
     return f"SNR_{condition['snr']:g}_T60_{condition['t60']:g}"
+
+
+def is_recorded(condition):
+    """Whether a condition (its config entry or settings) is a set of recordings rather than a simulation."""
+    return "recordings" in condition
 
 
 def parse_condition(name):

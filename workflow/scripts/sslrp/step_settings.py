@@ -9,6 +9,7 @@ its jobs. Light imports only: the Snakemake process loads this module before any
 
 from . import config as configuration
 from . import names, seeding
+from .data import recordings
 from .localize import srp
 from .report import tables
 
@@ -35,6 +36,26 @@ def simulate_shard(config, cond, shard):
 def gather_dataset(config, cond):
     return {"name": cond, "condition": condition(config, cond), "geometry_settings": config["geometry"],
             "signals": config["signals"], "corpus_settings": config["corpus"], "seed": config["seed"]}
+
+
+def gather_recordings(config, cond):
+    return {"name": cond, "manifest": condition(config, cond)["recordings"], "geometry_settings": config["geometry"],
+            "signals": config["signals"], "seed": config["seed"]}
+
+
+def recording_files(config, cond):
+    """The manifest of a recorded condition and the files it lists: the gather step's inputs."""
+    manifest = condition(config, cond)["recordings"]
+    geo = config["geometry"]
+    rows = recordings.read_manifest(manifest, geo["array"]["n_mics"], geo["room"], geo["fs"],
+                                    config["signals"]["window"])
+    return [manifest, *(str(row.file) for row in rows)]
+
+
+def models_condition(config, cond):
+    """The condition whose trained models `cond`'s steps use: its `models_from` (a recorded condition explained
+    with another condition's models), else `cond` itself."""
+    return condition(config, cond).get("models_from") or cond
 
 
 def _model(config, model):

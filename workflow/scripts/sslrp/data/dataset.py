@@ -234,7 +234,7 @@ def read_attrs(path):
         except (OSError, RuntimeError, KeyError) as err:
             raise DatasetError(f"{path}: its attributes are corrupt and cannot be read ({err}); "
                                f"{rebuild_advice(path)}") from err
-    for key in ("mics", "versions", "room"):
+    for key in ("mics", "versions", "room", "baseline_position"):
         if isinstance(attrs.get(key), str):
             attrs[key] = json.loads(attrs[key])
     return attrs
@@ -264,6 +264,20 @@ def read_split(path, split, windows=True):
     if windows:
         _check_finite(path, f"split {split!r},", arrays["windows"], np.arange(len(arrays["windows"])))
     return Split(**arrays)
+
+
+def baseline_position(path):
+    """The mean-training-position baseline's constant estimate [3]: the mean position of the dataset's train
+    split, or, for recordings without one (explained with another condition's models), the `baseline_position`
+    attribute gather_recordings.py stored: the mean of the simulated train split those models learned from."""
+    train = read_split(path, "train", windows=False)
+    if len(train.position):
+        return train.position.mean(axis=0)
+    attrs = read_attrs(path)
+    if "baseline_position" not in attrs:
+        raise DatasetError(f"{path}: its train split is empty and it has no baseline_position attribute; "
+                           f"{rebuild_advice(path)}")
+    return np.asarray(attrs["baseline_position"], dtype=np.float64)
 
 
 def write_relevance(path, relevance, targets, test, attrs):

@@ -31,19 +31,31 @@ class Sources:
 
 
 def mic_positions(geometry):
-    """[M, 3] microphone positions of the uniform linear array along x."""
+    """[M, 3] microphone positions: `geometry.array.positions` when given (any geometry), else the uniform linear
+    array along x that `center`, `n_mics`, `spacing` and `height` describe (the paper's)."""
     arr = geometry["array"]
+    if arr.get("positions") is not None:
+        return np.asarray(arr["positions"], dtype=np.float64).reshape(-1, 3)
     n, d = arr["n_mics"], arr["spacing"]
     cx, cy = arr["center"]
     x = cx + (np.arange(n) - (n - 1) / 2) * d
     return np.stack([x, np.full(n, cy), np.full(n, arr["height"])], axis=1)
 
 
-def grid_xy(geometry):
-    """[nx*ny, 2] grid points, x inset by `margin` from the outer microphones, row-major in x then y."""
+def grid_x(geometry):
+    """(lowest, highest) x of the source grid: `geometry.grid.x` when given, else the microphones' x range inset
+    by `grid.margin` (the paper's grid, derived from the linear array's ends)."""
     grid = geometry["grid"]
+    if grid.get("x") is not None:
+        return float(grid["x"][0]), float(grid["x"][1])
     mics = mic_positions(geometry)
-    x = np.linspace(mics[:, 0].min() + grid["margin"], mics[:, 0].max() - grid["margin"], grid["nx"])
+    return mics[:, 0].min() + grid["margin"], mics[:, 0].max() - grid["margin"]
+
+
+def grid_xy(geometry):
+    """[nx*ny, 2] grid points over `grid_x` and `grid.y`, row-major in x then y."""
+    grid = geometry["grid"]
+    x = np.linspace(*grid_x(geometry), grid["nx"])
     y = np.linspace(*grid["y"], grid["ny"])
     xx, yy = np.meshgrid(x, y, indexing="ij")
     return np.stack([xx.ravel(), yy.ravel()], axis=1)

@@ -18,7 +18,7 @@ from itertools import combinations
 import numpy as np
 from scipy import fft, sparse
 
-from ..data.geometry import mic_positions
+from ..data.geometry import grid_x
 
 NAME = "srp_phat"  # its "model" name in summaries, tables and file names (results/evaluation/srp_phat/...)
 _TINY = np.finfo(np.float64).tiny  # guards the PHAT division, as in metrics.gcc_phat
@@ -26,11 +26,10 @@ _CHUNK_BYTES = 256 * 2 ** 20  # cross-spectra of a chunk of windows stay below t
 
 
 def candidate_grid(geometry, shape=(41, 41), height=None):
-    """[nx*ny, 3] candidate positions: the source grid's x range (mics inset by the margin) and y range,
-    sampled `shape` = (nx, ny) times, at `height` (None: the middle of the source height range)."""
+    """[nx*ny, 3] candidate positions: the source grid's x range (`geometry.grid_x`) and y range, sampled
+    `shape` = (nx, ny) times, at `height` (None: the middle of the source height range)."""
     grid = geometry["grid"]
-    mics = mic_positions(geometry)
-    x = np.linspace(mics[:, 0].min() + grid["margin"], mics[:, 0].max() - grid["margin"], shape[0])
+    x = np.linspace(*grid_x(geometry), shape[0])
     y = np.linspace(*grid["y"], shape[1])
     z = float(np.mean(grid["height"])) if height is None else float(height)
     xx, yy = np.meshgrid(x, y, indexing="ij")

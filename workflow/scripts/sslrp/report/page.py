@@ -57,6 +57,9 @@ class PageSpec:
     manipulation_results: replicate 0's manipulation.py curves (every model x condition), or () (no sentences).
     tdoa_results: replicate 0's tdoa.py results (one per condition), or () (no sentences).
     title: the page title (default: the paper's).
+    recordings: per recorded condition (README "Your own array and recordings"), a dict: name, manifest,
+        n_recordings, rates (the files' sample rates, Hz), fs (the workflow's), models_from (or None). Its
+        section and tables name it by its name; the configuration section says where it came from.
     """
 
     conditions: list
@@ -73,6 +76,7 @@ class PageSpec:
     manipulation_results: tuple = ()
     tdoa_results: tuple = ()
     title: str = TITLE
+    recordings: tuple = ()
 
     def __post_init__(self):
         unknown = set(self.models) - set(MODEL_LABELS)
@@ -227,8 +231,9 @@ def _condition_blocks(spec, condition):
 def _table_blocks(spec):
     """The sections the seed lacks: result tables, measured reverberation and the configuration."""
     t60 = ["| Condition | Target T60 [s] | Measured T60 [s] |", "|---|---|---|"]
+    recorded = {r["name"] for r in spec.recordings}
     t60 += [f"| {condition_label(c)} | {target:g} | {measured:.3f} |"
-            for c, target, measured in spec.t60_rows]
+            for c, target, measured in spec.t60_rows if c not in recorded]
     and_srp = " and SRP-PHAT" if any(s["model"] == srp.NAME for s in spec.summaries) else ""
     verdicts = [f"{condition_label(c)}: {verdict.sentence(MODEL_LABELS[m], spec.verdict(m, c))}"
                 for c in spec.conditions for m in _ordered(spec.models, MANIPULATION_ORDER)]
@@ -240,7 +245,8 @@ def _table_blocks(spec):
         ("heading", 2, "Time difference of arrival (TDoA)", False), *_tdoa_blocks(spec), ("table", spec.tdoa_table),
         *_sanity_blocks(spec),
         ("heading", 2, "Measured reverberation time", False), ("table", "\n".join(t60)),
-        ("heading", 2, "Configuration", False), ("code", "yaml", spec.config_yaml),
+        ("heading", 2, "Configuration", False), *[("text", recording_note(r)) for r in spec.recordings],
+        ("code", "yaml", spec.config_yaml),
     ]
 
 
@@ -309,6 +315,20 @@ def _tdoa_blocks(spec):
     models = [m for m in _ordered(spec.models, MANIPULATION_ORDER) if m in spec.tdoa_results[0]["pairs"][0]["signals"]]
     return [("text", TDOA_INTRO), ("list", [tdoa_tally(spec.tdoa_results, m) for m in models]),
             ("list", [t for r in spec.tdoa_results for t in tdoa_finding(r, models)])]
+
+
+def recording_note(recorded):
+    """One sentence on a recorded condition: its manifest, its files' sample rates and the resampling, and whose
+    models explain it."""
+    rates = ", ".join(f"{r:g}" for r in recorded["rates"])
+    fs = recorded["fs"]
+    how = (f"resampled to {fs:g} Hz with scipy.signal.resample_poly" if set(recorded["rates"]) - {fs}
+           else "used as recorded (no resampling)")
+    models = (f"explained with the models trained on {recorded['models_from']}" if recorded.get("models_from")
+              else "its models trained on its own train split")
+    return (f"Recorded condition {recorded['name']}: {recorded['n_recordings']} recordings listed in "
+            f"{recorded['manifest']}, recorded at {rates} Hz and {how}; {models}. Its T60 and SNR are not known "
+            "(no row in the reverberation table).")
 
 
 SANITY_INTRO = ("Two checks of whether the explanations above say something about the trained networks. "
