@@ -17,8 +17,12 @@ from .data import geometry
 SCHEMA = Path(__file__).resolve().parents[3] / "config" / "schema.yaml"
 
 
-# The paper's Adam learning rates, used where `training.{model}.lr` is left null.
+# The paper's Adam learning rates, used where `training.{model}.lr` is left null; a model of your own gets Adam's
+# default rate, DEFAULT_LR.
 PAPER_LR = {"loc_cnn": 1e-3, "sample_cnn": 1e-2}
+DEFAULT_LR = 1e-3
+# The keys of `training` that are not models' settings.
+TRAINING_KEYS = ("device", "threads", "replicates", "warm_start")
 
 
 class ConfigError(ValueError):
@@ -51,6 +55,7 @@ def validate(config, schema_path=SCHEMA):
     """Return a validated copy of `config` with defaults filled in; raise ConfigError naming the key."""
     schema = yaml.safe_load(Path(schema_path).read_text())
     config = copy.deepcopy(dict(config))
+    _add_user_training(config)
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
     # Filling defaults while validating: one pass fills, the second reports on the complete config.
     list(validator.iter_errors(config))
@@ -59,10 +64,45 @@ def validate(config, schema_path=SCHEMA):
         lines = [f"  {key_path(e.absolute_path)}: {e.message}" for e in errors]
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
     _check_semantics(config)
-    for model, rate in PAPER_LR.items():
-        if config["training"][model]["lr"] is None:
-            config["training"][model]["lr"] = rate
+    for model, settings in config["training"].items():
+        if model not in TRAINING_KEYS and settings["lr"] is None:
+            settings["lr"] = PAPER_LR.get(model, DEFAULT_LR)
     return config
+
+
+def model_names(config):
+    """The names of the config's `models:` entries, in order (a built-in's name, a user model's `name`)."""
+    return [names.model_name(entry) for entry in config["models"]]
+
+
+def _add_user_training(config):
+    """An empty `training.<name>` for every user model without one, so the schema fills in the defaults."""
+    entries = config.get("models")
+    if isinstance(entries, list) and isinstance(config.get("training", {}), dict):
+        for entry in entries:
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                config.setdefault("training", {}).setdefault(entry["name"], {})
+
+
+def _check_models(config):
+    """Model names are unique; `training` and `pretrained` keys name models; a user model's files exist."""
+    known = model_names(config)
+    duplicates = sorted({n for n in known if known.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"models: the name(s) {', '.join(duplicates)} appear more than once; give each model its own")
+    for key, allowed in (("training", set(known) | set(names.MODELS) | set(TRAINING_KEYS)),
+                         ("pretrained", set(known) | set(names.MODELS))):
+        for name in config[key]:
+            if name not in allowed:
+                raise ConfigError(f"{key}.{name}: no model of that name in `models:` (models: {', '.join(known)})")
+    for i, entry in enumerate(config["models"]):
+        if isinstance(entry, str):
+            continue
+        for field in ("class_path", "canonizers"):
+            reference = entry[field] or ""
+            if ":" in reference and not Path(reference.rpartition(":")[0]).is_file():
+                raise ConfigError(f"models[{i}].{field}: {reference!r}: no file {reference.rpartition(':')[0]!r} "
+                                  f"(relative to {Path.cwd()}); give 'path/file.py:Name' or 'package.module.Name'")
 
 
 def _check_semantics(config):
@@ -97,7 +137,8 @@ def _check_semantics(config):
         if max(p) >= n_mics or p[0] == p[1]:
             raise ConfigError(f"srp.pairs[{i}]: {p} must be two different mics in 0..{n_mics - 1}")
     window = config["signals"]["window"]
-    for model in config["models"]:
+    _check_models(config)
+    for model in (m for m in model_names(config) if m in names.MIN_WINDOW):  # a user model's: the check step's
         if window < names.MIN_WINDOW[model]:
             raise ConfigError(f"signals.window: {window} is shorter than {model}'s minimum {names.MIN_WINDOW[model]}")
     if config["corpus"]["kind"] in ("wav_dir",) and not config["corpus"]["path"]:
