@@ -14,6 +14,7 @@ import torch
 
 from ..localize import models
 from ..localize.models import ModelError
+from ..localize.training import manual_seed
 from ..seeding import rng
 from . import conservation, lrp, randomization
 
@@ -71,9 +72,14 @@ def forward(spec, module, batch):
 
 
 def check(entry, window, n_mics, seed, gate="signal", index=None):
-    """The check report (a JSON-ready dict) of one `models:` entry; ModelError when the model breaks the contract."""
+    """The check report (a JSON-ready dict) of one `models:` entry; ModelError when the model breaks the contract.
+
+    The weights and the batch of noise are drawn from (seed, "check/<name>"), so the report is reproducible; the
+    output relevance LRP starts from is the model's output (ones where an output sums to about zero)."""
     spec = models.spec(entry, index)
-    module = build(spec, window, n_mics)
+    with torch.random.fork_rng(devices=[]):  # seeded weights, the caller's random state untouched
+        manual_seed(seed, f"check/{spec.name}")
+        module = build(spec, window, n_mics)
     batch = rng(seed, f"check/{spec.name}").standard_normal((BATCH, n_mics, window)).astype(np.float32)
     out = forward(spec, module, batch)
     localizer = spec.wrap(module)

@@ -259,6 +259,9 @@ def import_object(reference, key):
         folder = str(file.resolve().parent)
         if folder not in sys.path:  # kept: the file (and a canonizer hook beside it) may import its neighbours
             sys.path.insert(0, folder)
+        cached = sys.modules.get(file.stem)
+        if cached is not None and Path(getattr(cached, "__file__", None) or "").resolve() != file.resolve():
+            del sys.modules[file.stem]  # another file of the same name, imported earlier in this process
         try:
             module = importlib.import_module(file.stem)
         except Exception as err:
