@@ -200,7 +200,7 @@ def test_config_accepts_a_user_model_with_training_defaults_and_names_wrong_keys
     for bad, message in [
         ({**base, "training": {"tiny_resnett": {}}}, "training.tiny_resnett: no model of that name"),
         ({**base, "pretrained": {"other": {}}}, "pretrained.other: no model of that name"),
-        ({**base, "models": [EXAMPLE, EXAMPLE]}, "tiny_resnet appear more than once"),
+        ({**base, "models": [EXAMPLE, {**EXAMPLE, "init_args": {}}]}, "tiny_resnet appear more than once"),
         ({**base, "models": [{**EXAMPLE, "class_path": f"{tmp_path}/none.py:Net"}]}, r"models\[0\]\.class_path"),
         ({**base, "models": [{**EXAMPLE, "name": "loc_cnn"}]}, r"models\[0\]\.name"),
         ({**base, "models": [{**EXAMPLE, "lrp": {"conv": "alpha"}}]}, r"models\[0\]\.lrp\.conv"),
