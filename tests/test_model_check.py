@@ -56,8 +56,9 @@ def test_the_check_report_matches_an_independent_lrp_of_the_same_batch():
     batch = rng(1, "check/tiny_resnet").standard_normal((model_check.BATCH, MICS, WINDOW)).astype(np.float32)
     with torch.no_grad():
         out = module(torch.from_numpy(batch)).numpy()
-    rel = lrp.relevance(models.spec(EXAMPLE).wrap(module), batch, out, batch_size=1)
-    ratios = rel.reshape(len(rel), -1).sum(axis=1) / out.sum(axis=1)
+    assert out.shape == (model_check.BATCH, 3)
+    rel = lrp.relevance(models.spec(EXAMPLE).wrap(module), batch, np.ones_like(out), batch_size=1)
+    ratios = rel.reshape(len(rel), -1).sum(axis=1) / 3
     assert report["conservation"]["median"] == pytest.approx(np.median(ratios), rel=1e-4)
     assert report["conservation"]["n_windows"] == model_check.BATCH
     assert report != model_check.check(EXAMPLE, WINDOW, MICS, seed=2)

@@ -74,8 +74,9 @@ def forward(spec, module, batch):
 def check(entry, window, n_mics, seed, gate="signal", index=None):
     """The check report (a JSON-ready dict) of one `models:` entry; ModelError when the model breaks the contract.
 
-    The weights and the batch of noise are drawn from (seed, "check/<name>"), so the report is reproducible; the
-    output relevance LRP starts from is the model's output (ones where an output sums to about zero)."""
+    The weights and the batch of noise are drawn from (seed, "check/<name>"), so the report is reproducible. LRP
+    starts from an output relevance of 1 per coordinate (positive, as the workflow's positions in metres; the
+    model's own outputs on noise may sum to about zero, which would make the ratio meaningless)."""
     spec = models.spec(entry, index)
     with torch.random.fork_rng(devices=[]):  # seeded weights, the caller's random state untouched
         manual_seed(seed, f"check/{spec.name}")
@@ -83,7 +84,7 @@ def check(entry, window, n_mics, seed, gate="signal", index=None):
     batch = rng(seed, f"check/{spec.name}").standard_normal((BATCH, n_mics, window)).astype(np.float32)
     out = forward(spec, module, batch)
     localizer = spec.wrap(module)
-    targets = np.where(np.abs(out.sum(axis=1, keepdims=True)) > 1e-6, out, 1.0).astype(np.float32)
+    targets = np.ones_like(out)
     relevance = lrp.relevance(localizer, batch, targets, BATCH, gate)
     groups = randomization.cascade(module, spec.groups)
     for label, members in groups:
