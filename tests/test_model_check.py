@@ -17,6 +17,7 @@ from zennit.rules import Epsilon, Flat, Gamma, WSquare, ZPlus
 
 from conftest import REPO
 from sslrp import config as configuration
+from sslrp import names
 from sslrp.explain import lrp, model_check, randomization
 from sslrp.localize import models, training
 from sslrp.localize.models import ModelError
@@ -228,3 +229,21 @@ def test_check_step_cli_writes_the_report_and_fails_with_the_message(tmp_path):
                            "--out", "out2.json"], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode != 0 and not (tmp_path / "out2.json").exists()
     assert "models[0].class_path: importing 'examples/tiny_resnet.py' failed (ImportError: half-edited)" in done.stderr
+
+
+@pytest.mark.parametrize("name", names.MODELS)
+def test_the_built_ins_have_no_layer_unknown_to_the_generic_composite(name):
+    assert lrp.unknown_layers(models.spec(name).wrap(models.build(name, 1280))) == {}
+
+
+def test_a_built_in_named_by_its_module_path_is_explained_exactly_as_the_built_in():
+    entry = {"name": "my_loc_cnn", "class_path": "sslrp.localize.models.LocCNN"}
+    torch.manual_seed(0)
+    builtin = models.build("loc_cnn", 1280, 4).eval()
+    own = models.build(entry, 1280, 4).eval()
+    own.load_state_dict(builtin.state_dict())
+    windows = np.random.default_rng(0).standard_normal((2, 4, 1280)).astype(np.float32)
+    targets = np.array([[1.0, 2.0, 1.5], [2.0, 1.0, 1.2]], np.float32)
+    np.testing.assert_array_equal(lrp.relevance(models.spec(entry).wrap(own), windows, targets),
+                                  lrp.relevance(models.spec("loc_cnn").wrap(builtin), windows, targets))
+    assert models.spec(entry).groups == "modules" and models.spec("loc_cnn").groups == "children"
