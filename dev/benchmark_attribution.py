@@ -38,9 +38,9 @@ def run(window, windows, batch_size, threads, model_names, methods, srp_grid):
           f"SmoothGrad / IG: {attribution.DEFAULTS}")
     for name in model_names:
         torch.manual_seed(0)
-        model = models.build(name, window).eval()
+        localizer = models.spec(name).wrap(models.build(name, window).eval())
         for method in methods:
-            ms = ms_per_window(lambda: attribution.attribute(method, model, name, x, targets, batch_size), windows)
+            ms = ms_per_window(lambda: attribution.attribute(method, localizer, x, targets, batch_size), windows)
             print(f"  {name:<11} {method:<21} {ms:9.1f} ms/window")
     geo = config.validate({"conditions": [{"t60": 0.3, "snr": 20}]})["geometry"]
     cands = srp.candidate_grid(geo, srp_grid)

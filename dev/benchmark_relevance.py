@@ -43,7 +43,8 @@ def benchmark(name, window, n_windows, batch_size, seed=0):
     windows = rng.standard_normal((n_windows, 16, window)).astype(np.float32)
     targets = rng.uniform(0.5, 6.5, (n_windows, 3)).astype(np.float32)
     grad_rate = windows_per_second(lambda: gradient(model, windows, targets, batch_size), n_windows)
-    lrp_rate = windows_per_second(lambda: lrp.relevance(model, name, windows, targets, batch_size), n_windows)
+    localizer = models.spec(name).wrap(model)
+    lrp_rate = windows_per_second(lambda: lrp.relevance(localizer, windows, targets, batch_size), n_windows)
     return grad_rate, lrp_rate
 
 

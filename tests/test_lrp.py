@@ -72,7 +72,7 @@ def test_whole_model_relevance_is_conserved_without_biases(name):
             bn.running_mean.zero_()
     windows = torch.randn(4, 16, WINDOW).numpy()
     targets = np.tile([[1.7, 5.5, 1.2]], (4, 1)).astype(np.float32)
-    ratio = conservation.ratios(lrp.relevance(model, name, windows, targets), targets)
+    ratio = conservation.ratios(lrp.relevance(models.spec(name).wrap(model), windows, targets), targets)
     assert np.all(ratio <= 1.0 + 1e-4), ratio
     assert np.all(ratio >= 1.0 - CONSERVATION_TOLERANCE[name]), ratio
 
@@ -89,7 +89,7 @@ def _rule_of(composite, model):
 
 def test_loc_cnn_rules_follow_the_spec_name_map():
     model = models.build("loc_cnn", WINDOW)
-    rules = _rule_of(lrp.composite_for("loc_cnn", model), model)
+    rules = _rule_of(lrp.composite(models.spec("loc_cnn").wrap(model)), model)
     expected = {"conv1": WSquare, "fc1": Epsilon, "fc2": Epsilon, "dr1": Pass}
     expected |= {f"conv{i}": Gamma for i in range(2, 6)}
     expected |= {f"pool{i}": Norm for i in range(1, 4)}
@@ -99,7 +99,7 @@ def test_loc_cnn_rules_follow_the_spec_name_map():
 
 def test_sample_cnn_rules_wsquare_first_gamma_other_convs():
     model = models.build("sample_cnn", WINDOW)
-    rules = _rule_of(lrp.composite_for("sample_cnn", model), model)
+    rules = _rule_of(lrp.composite(models.spec("sample_cnn").wrap(model)), model)
     convs = [name for name, m in model.named_modules() if isinstance(m, nn.Conv1d)]
     assert rules[convs[0]] is WSquare and convs[0] == "BasicBlock1.conv"
     assert {rules[name] for name in convs[1:]} == {Gamma}
@@ -134,7 +134,7 @@ def test_full_sample_cnn_composite_keeps_forward_outputs():
     x = torch.randn(2, 16, WINDOW)
     with torch.no_grad():
         before = model(x)
-        with lrp.composite_for("sample_cnn", model).context(model):
+        with lrp.composite(models.spec("sample_cnn").wrap(model)).context(model):
             sums = [m for m in model.modules() if isinstance(m, Sum)]
             merged = all(
                 torch.all(m.running_var == 1) for m in model.modules() if isinstance(m, nn.BatchNorm1d)
@@ -180,7 +180,7 @@ def test_gate_variant_decides_whether_relevance_enters_the_se_dense_layers(gate,
         output.register_hook(lambda grad: seen.__setitem__("dense1", grad.abs().sum().item()))
 
     handle = block.SEBlock.dense1.register_forward_hook(record)
-    with Gradient(block, lrp._composite([lrp.residual_canonizer(), lrp.gate_canonizer(gate)])) as attributor:
+    with Gradient(block, lrp.composite(models.spec("sample_cnn").wrap(block), gate)) as attributor:
         _, rel = attributor(torch.randn(1, 8, 30), torch.ones(1, 8, 10))
     handle.remove()
     assert (seen.get("dense1", 0.0) > 0) == reaches_dense
@@ -190,12 +190,7 @@ def test_gate_variant_decides_whether_relevance_enters_the_se_dense_layers(gate,
 @pytest.mark.parametrize("name", names.MODELS)
 def test_unknown_gate_is_rejected(name):
     with pytest.raises(ValueError, match="signal, published"):
-        lrp.composite_for(name, models.build(name, WINDOW), gate="both")
-
-
-def test_model_name_must_match_the_model():
-    with pytest.raises(TypeError, match="SampleCNN"):
-        lrp.composite_for("sample_cnn", models.build("loc_cnn", WINDOW))
+        lrp.composite(models.spec(name).wrap(models.build(name, WINDOW)), gate="both")
 
 
 @pytest.mark.parametrize("name", names.MODELS)
@@ -210,7 +205,7 @@ def test_relevance_has_input_shape_and_leaves_model_unchanged(name):
         before = model.eval()(torch.from_numpy(windows))
     model.train()
 
-    rel = lrp.relevance(model, name, windows, targets, batch_size=2)
+    rel = lrp.relevance(models.spec(name).wrap(model), windows, targets, batch_size=2)
 
     assert rel.shape == windows.shape and rel.dtype == np.float32
     assert np.isfinite(rel).all() and np.abs(rel).sum() > 0
@@ -226,6 +221,6 @@ def test_relevance_is_independent_of_batching():
     model = models.build("loc_cnn", WINDOW)
     windows = np.random.default_rng(1).standard_normal((3, 16, WINDOW)).astype(np.float32)
     targets = np.ones((3, 3), np.float32)
-    one_batch = lrp.relevance(model, "loc_cnn", windows, targets, batch_size=3)
-    per_window = lrp.relevance(model, "loc_cnn", windows, targets, batch_size=1)
+    one_batch = lrp.relevance(models.spec("loc_cnn").wrap(model), windows, targets, batch_size=3)
+    per_window = lrp.relevance(models.spec("loc_cnn").wrap(model), windows, targets, batch_size=1)
     np.testing.assert_allclose(per_window, one_batch, rtol=1e-4, atol=1e-6 * np.abs(one_batch).max())

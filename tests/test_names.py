@@ -50,7 +50,13 @@ def test_page_file_names_are_the_seeds():
 
 
 def test_schema_lists_agree_with_the_package():
-    assert tuple(PROPS["models"]["items"]["enum"]) == names.MODELS == tuple(models.ARCHITECTURES)
+    assert tuple(PROPS["models"]["items"]["then"]["enum"]) == names.MODELS == tuple(models.BUILTINS)
+    assert PROPS["models"]["items"]["else"] == {"$ref": "#/$defs/user_model"}
+    user = SCHEMA["$defs"]["user_model"]["properties"]
+    assert tuple(user["name"]["not"]["enum"]) == names.MODELS
+    assert user["name"]["pattern"] == names.MODEL_NAME_RE.pattern
+    assert tuple(SCHEMA["$defs"]["lrp_rule"]["enum"]) == names.LRP_RULES == tuple(lrp.RULES)
+    assert {k: v["default"] for k, v in user["lrp"]["properties"].items()} == names.LRP_DEFAULTS
     assert set(PROPS["training"]["properties"]) >= set(names.MODELS)
     assert set(PROPS["pretrained"]["properties"]) == set(names.MODELS)
     assert tuple(SCHEMA["$defs"]["ordering"]["enum"]) == names.ORDERINGS

@@ -94,9 +94,19 @@ def test_audio_is_tagged_as_wav():
     assert markdown.count('type="audio/wav"') == 32 and "audio/mpeg" not in markdown
 
 
-def test_unknown_model_is_rejected():
-    with pytest.raises(ValueError, match="unknown models"):
-        make_spec(models=["loc_cnn", "resnet"])
+def test_a_model_of_your_own_follows_the_built_ins_under_its_name():
+    conds = SEED_CONDITIONS[:1]
+    spec = make_spec(conditions=conds, models=["my_net", "loc_cnn"])
+    markdown = page.build_markdown(spec)
+    links = page.linked_files(markdown)
+    c = conds[0]
+    own = [f"figures/ex_gcc_relevance_my_net_{c}_error_{e}.png" for e in ("min", "max")]
+    assert links.index("figures/manipulation__loc_cnn_.png") < links.index("figures/manipulation__my_net_.png")
+    assert links.index(f"figures/ex_gcc_relevance_loc_cnn_{c}_error_max.png") < links.index(own[0]) < links.index(
+        own[1])
+    assert "### my_net" in markdown and "#### my_net" in markdown
+    with pytest.raises(ValueError, match="no evaluation summary"):
+        make_spec(models=["loc_cnn", "my_net"], summaries=[summary("loc_cnn", c, 0.1, 0.1) for c in SEED_CONDITIONS])
 
 
 def test_html_is_standalone_with_the_same_links_and_html_tables():

@@ -46,19 +46,19 @@ def test_randomization_is_cumulative_seeded_and_leaves_the_model_alone(name):
     model = _trained_like(name)
     original = _params(model)
     prefixes = [label.split("+") for label in CASCADES[name]]
-    steps = list(randomization.randomized(model, seed=3, purpose=f"randomization/{name}"))
+    steps = list(randomization.randomized(models.spec(name).wrap(model), seed=3, purpose=f"randomization/{name}"))
     assert [d for d, _, _ in steps] == list(range(1, len(prefixes) + 1))
     for depth, label, randomized in steps:
         done = [p for group in prefixes[:depth] for p in group]
-        for key, value in _params(randomized).items():
+        for key, value in _params(randomized.module).items():
             if key.endswith("num_batches_tracked"):
                 continue
             assert (not torch.equal(value, original[key])) == (key.split(".")[0] in done), (depth, label, key)
     for key, value in _params(model).items():
         assert torch.equal(value, original[key])
-    again = list(randomization.randomized(model, seed=3, purpose=f"randomization/{name}"))
+    again = list(randomization.randomized(models.spec(name).wrap(model), seed=3, purpose=f"randomization/{name}"))
     for (_, _, a), (_, _, b) in zip(steps, again):
-        assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+        assert all(torch.equal(x, y) for x, y in zip(a.module.state_dict().values(), b.module.state_dict().values()))
 
 
 def test_rank_similarity_is_the_mean_spearman_of_absolute_values():
@@ -85,9 +85,9 @@ def test_check_rows_start_from_the_trained_model():
 
     def explain(m):
         with torch.no_grad():
-            return windows * m(torch.as_tensor(windows)).sum().item()  # rank-identical for any model
+            return windows * m.module(torch.as_tensor(windows)).sum().item()  # rank-identical for any model
 
-    rows = randomization.check(model, explain, localize=lambda m: 0.5,
+    rows = randomization.check(models.spec("loc_cnn").wrap(model), explain, localize=lambda m: 0.5,
                                tdoa=lambda s: {"anomaly_percent": 10.0, "mae": float("nan")},
                                seed=0, purpose="randomization/loc_cnn")
     assert [r["depth"] for r in rows] == list(range(8))
@@ -107,7 +107,7 @@ def test_check_compares_with_the_trained_relevance_it_is_given():
         return np.random.default_rng(len(calls)).standard_normal(windows.shape)
 
     given = np.abs(windows)
-    rows = randomization.check(model, explain, localize=lambda m: 0.5,
+    rows = randomization.check(models.spec("loc_cnn").wrap(model), explain, localize=lambda m: 0.5,
                                tdoa=lambda s: {"anomaly_percent": 0.0, "mae": 0.1}, seed=0,
                                purpose="randomization/loc_cnn", trained=given)
     assert len(calls) == 7  # the randomized models only

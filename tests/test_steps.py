@@ -68,6 +68,7 @@ STEPS = {  # step script -> its settings for the tiny config's condition
     "randomization_figure": lambda c, cond: step_settings.randomization_figure(c, "loc_cnn"),
     "render_source": lambda c, cond: step_settings.render_source(c, "loc_cnn", cond, names.EXTREMES[0]),
     "build_page": lambda c, cond: step_settings.page(c),
+    "check_model": lambda c, cond: step_settings.check_model(c, "loc_cnn"),
 }
 
 

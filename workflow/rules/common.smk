@@ -13,7 +13,7 @@ config = configuration.validate(config)
 conditions = configuration.conditions(config)
 recorded = [c for c, settings in conditions.items() if names.is_recorded(settings)]
 simulated = [c for c in conditions if c not in recorded]
-models = config["models"]
+models = configuration.model_names(config)
 shards = range(config["simulation"]["shards"])
 
 
@@ -46,6 +46,11 @@ def warm_start_checkpoint(model, cond, rep):
     (model, cond) from, or nothing (train from seeded random weights)."""
     source = step_settings.warm_start_source(config, cond)
     return f"results/{rep}models/{model}/{source}.pth" if source else []
+
+
+def model_check(model):
+    """The check step's report on a user model (an input of its training), or nothing for a built-in."""
+    return [] if model in names.MODELS else names.model_check(model)
 
 
 def replicate(wildcards):

@@ -8,6 +8,7 @@ rule train:
         data="results/data/{cond}.h5",
         pretrained=lambda wc: pretrained_checkpoint(wc.model, wc.cond),
         init=lambda wc: warm_start_checkpoint(wc.model, wc.cond, wc.rep),
+        check=lambda wc: model_check(wc.model),
     output:
         checkpoint="results/{rep}models/{model}/{cond}.pth",
         history=report(

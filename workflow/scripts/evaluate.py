@@ -13,12 +13,13 @@ from sslrp.localize import inference
 from sslrp.report import plots
 
 
-def run(data, checkpoint, windows, sources, summary, positions, model_name, cond, window, n_mics, device, threads,
+def run(data, checkpoint, windows, sources, summary, positions, model, cond, window, n_mics, device, threads,
         log=None):
-    """Evaluate the `checkpoint` of `model_name` on the test split of `data`: per-window predictions (`windows`
-    CSV), per-source errors (`sources` CSV), the `summary` JSON and the `positions` figure."""
+    """Evaluate the `checkpoint` of `model` (a `models:` entry) on the test split of `data`: per-window predictions
+    (`windows` CSV), per-source errors (`sources` CSV), the `summary` JSON and the `positions` figure."""
     log = steps.logger(log)
-    loaded = inference.load_for_test(model_name, checkpoint, data, window, n_mics, device, threads)
+    loaded = inference.load_for_test(model, checkpoint, data, window, n_mics, device, threads)
+    model_name = loaded.localizer.name
     test = loaded.test
     pred = inference.predict(loaded.model, test.windows, device=loaded.device)
     true = test.position[test.source]

@@ -17,13 +17,13 @@ from sslrp.io import write_json
 from sslrp.localize import inference
 
 
-def run(data, checkpoint, relevance, curve, model_name, cond, window, n_mics, percents, orderings, batch_size, seed,
+def run(data, checkpoint, relevance, curve, model, cond, window, n_mics, percents, orderings, batch_size, seed,
         device, threads, gate="signal", attribution_settings=None, imputation="zeros", magnitude=(), log=None):
-    """Write the manipulation `curve` (JSON) of the `checkpoint` of `model_name` on the test windows of `data`,
-    with the LRP `relevance` file for the "relevance" ordering."""
+    """Write the manipulation `curve` (JSON) of the `checkpoint` of `model` (a `models:` entry) on the test windows
+    of `data`, with the LRP `relevance` file for the "relevance" ordering."""
     log = steps.logger(log)
-    loaded = inference.load_for_test(model_name, checkpoint, data, window, n_mics, device, threads)
-    model, test, device = loaded.model, loaded.test, loaded.device
+    loaded = inference.load_for_test(model, checkpoint, data, window, n_mics, device, threads)
+    model, test, device, model_name = loaded.model, loaded.test, loaded.device, loaded.localizer.name
     maps, targets = dataset.read_relevance(relevance, test, targets=True)
     true = test.position[test.source]
     predict = functools.partial(inference.predict, model, batch_size=batch_size, device=device)
@@ -49,7 +49,7 @@ def run(data, checkpoint, relevance, curve, model_name, cond, window, n_mics, pe
     for method in (o for o in orderings if o in names.ATTRIBUTIONS):  # one map in memory at a time
         start = time.perf_counter()
         method_seed = int(seeding.rng(seed, f"attribution/{method}/{model_name}/{cond}").integers(2 ** 31))
-        attribution_map = attribution.attribute(method, model, model_name, test.windows,
+        attribution_map = attribution.attribute(method, loaded.localizer, test.windows,
                                                 np.asarray(targets, np.float32), batch_size, device, gate,
                                                 method_seed, attribution_settings)
         seconds[method] = (time.perf_counter() - start) / max(len(test.windows), 1)

@@ -26,13 +26,13 @@ def run(curves, figure, model_name, orderings=None, replicates=1, log=None):
             panel = panels.setdefault(c["condition"], {})
             for o in shown:
                 panel.setdefault(o, (c["percents"], []))[1].append(c["mae"][o])
-    plots.save_figure(plots.manipulation_figure(panels, names.MODEL_LABELS[model_name]), figure)
+    plots.save_figure(plots.manipulation_figure(panels, names.model_label(model_name)), figure)
     log.info(f"{model_name}: {len(panels)} panels, {replicates} replicate(s) -> {figure}")
 
 
 def cli():
     p = steps.parser(__doc__)
-    p.add_argument("--model", required=True, choices=names.MODELS)
+    p.add_argument("--model", required=True, help="a model named in the config's `models:`")
     p.add_argument("--out", required=True)
     p.add_argument("--orderings", nargs="+", default=None,
                    help="curves to draw (default: the config's manipulation.figure_orderings)")

@@ -20,13 +20,13 @@ def run(results, figure, model_name, replicates=1, log=None):
             if r["model"] != model_name:
                 raise ValueError(f"{path}: a result of {r['model']}, not of {model_name}")
             by_condition.setdefault(r["condition"], []).append(r)
-    plots.save_figure(plots.randomization_figure(by_condition, names.MODEL_LABELS[model_name]), figure)
+    plots.save_figure(plots.randomization_figure(by_condition, names.model_label(model_name)), figure)
     log.info(f"{model_name}: {len(by_condition)} conditions, {replicates} replicate(s) -> {figure}")
 
 
 def cli():
     p = steps.parser(__doc__)
-    p.add_argument("--model", required=True, choices=names.MODELS)
+    p.add_argument("--model", required=True, help="a model named in the config's `models:`")
     p.add_argument("--out", required=True, help="figure (PNG)")
     steps.replicates_argument(p)
     p.add_argument("results", nargs="+", help="sanity.py result JSON files, one per condition (and replicate)")

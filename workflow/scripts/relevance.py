@@ -8,20 +8,21 @@ from sslrp.explain import lrp
 from sslrp.localize import inference
 
 
-def run(data, checkpoint, relevance, model_name, window, n_mics, target, gate, batch_size, device, threads,
+def run(data, checkpoint, relevance, model, window, n_mics, target, gate, batch_size, device, threads,
         log=None):
-    """Write the LRP `relevance` of the `checkpoint` of `model_name` for every test window of `data`."""
+    """Write the LRP `relevance` of the `checkpoint` of `model` (a `models:` entry) for every test window of `data`."""
     log = steps.logger(log)
-    loaded = inference.load_for_test(model_name, checkpoint, data, window, n_mics, device, threads)
+    loaded = inference.load_for_test(model, checkpoint, data, window, n_mics, device, threads)
     test = loaded.test
     if target == "prediction":
         targets = inference.predict(loaded.model, test.windows, device=loaded.device)
     else:
         targets = test.position[test.source].astype(np.float32)
-    maps = lrp.relevance(loaded.model, model_name, test.windows, targets, batch_size, gate, loaded.device)
+    maps = lrp.relevance(loaded.localizer, test.windows, targets, batch_size, gate, loaded.device)
     log.info(f"{len(maps)} windows, output relevance = {target}, SE gate = {gate}; "
              f"relevance sum per window: mean {maps.sum(axis=(1, 2)).mean():.4g}")
-    dataset.write_relevance(relevance, maps, targets, test, {"model": model_name, "target": target, "gate": gate})
+    attrs = {"model": loaded.localizer.name, "target": target, "gate": gate}
+    dataset.write_relevance(relevance, maps, targets, test, attrs)
 
 
 def cli():

@@ -10,13 +10,14 @@ from sslrp.io import write_json
 from sslrp.localize import inference
 
 
-def run(data, checkpoint, relevance, result, model_name, cond, window, n_mics, device, gate, batch_size, n_windows,
+def run(data, checkpoint, relevance, result, model, cond, window, n_mics, device, gate, batch_size, n_windows,
         seed, pair, max_lag, sound_speed, threads=None, log=None):
-    """Write the sanity `result` (JSON) of the `checkpoint` of `model_name`, whose LRP `relevance` file gives the
-    trained model's relevance and the output relevance every step starts from (so that only the network changes
-    along the cascade)."""
+    """Write the sanity `result` (JSON) of the `checkpoint` of `model` (a `models:` entry), whose LRP `relevance` file
+    gives the trained model's relevance and the output relevance every step starts from (so that only the network
+    changes along the cascade)."""
     log = steps.logger(log)
-    loaded = inference.load_for_test(model_name, checkpoint, data, window, n_mics, device, threads)
+    loaded = inference.load_for_test(model, checkpoint, data, window, n_mics, device, threads)
+    model_name = loaded.localizer.name
     test, device = loaded.test, loaded.device
     maps, targets = dataset.read_relevance(relevance, test, targets=True)
     rows = randomization.subset(n_windows, len(test.windows), seed)
@@ -29,9 +30,9 @@ def run(data, checkpoint, relevance, result, model_name, cond, window, n_mics, d
         return metrics.tdoa_summary(metrics.tdoa_errors(signals, true_delay, pair, max_lag), thresholds)
 
     cascade = randomization.check(
-        loaded.model,
-        explain=lambda m: lrp.relevance(m, model_name, windows, start, batch_size, gate, device),
-        localize=lambda m: metrics.mae(inference.predict(m, windows, device=device), true),
+        loaded.localizer,
+        explain=lambda m: lrp.relevance(m, windows, start, batch_size, gate, device),
+        localize=lambda m: metrics.mae(inference.predict(m.module, windows, device=device), true),
         tdoa=tdoa, seed=seed, purpose=f"randomization/{model_name}", trained=maps[rows])
     for r in cascade:
         log.info(f"depth {r['depth']} ({r['layer']}): spearman {r['spearman']:.3f}, model MAE {r['model_mae']:.3f} m, "

@@ -1,4 +1,5 @@
-"""Train one model (LocCNN or SampleCNN) on one condition's dataset; or adopt a pretrained checkpoint.
+"""Train one model (LocCNN, SampleCNN or a model of your own) on one condition's dataset; or adopt a pretrained
+checkpoint.
 
 Outputs: the best checkpoint (a plain state dict, loadable with `load_state_dict(strict=True)`), a per-epoch
 CSV and a loss-curve PNG. A killed run resumes from `<checkpoint>.resume.pt` (not a declared output); a damaged
@@ -24,19 +25,22 @@ def window_set(path, split):
     return training.WindowSet(part.windows, part.source, part.position)
 
 
-def run(data, checkpoint, history, curve, model_name, window, n_mics, settings, seed, device, threads,
-        pretrained=None, init=None, log=None):
-    """Train `model_name` on the dataset `data` (or adopt the `pretrained` checkpoint; warm-start from the
-    checkpoint `init`) and write the best `checkpoint`, the per-epoch `history` CSV and the loss `curve` PNG."""
+def run(data, checkpoint, history, curve, model, window, n_mics, settings, seed, device, threads,
+        pretrained=None, init=None, check=None, log=None):
+    """Train `model` (a `models:` entry) on the dataset `data` (or adopt the `pretrained` checkpoint; warm-start from
+    the checkpoint `init`) and write the best `checkpoint`, the per-epoch `history` CSV and the loss `curve` PNG.
+    `check`: the check step's report on a model of your own, a dependency only."""
     log = steps.logger(log)
     torch.set_num_threads(threads)
+    spec = models.spec(model)
+    model_name = spec.name
     if pretrained:
-        model = models.load(model_name, pretrained, window, n_mics, user_file=True)
+        model = models.load(spec, pretrained, window, n_mics, user_file=True)
         log.info(f"using the pretrained checkpoint {pretrained} instead of training")
         rows = []
     else:
         training.manual_seed(seed, f"init/{model_name}")  # seeded initial weights
-        model = models.load(model_name, init, window, n_mics) if init else models.build(model_name, window, n_mics)
+        model = models.load(spec, init, window, n_mics) if init else spec.build(window, n_mics)
         if init:
             log.info(f"warm start from {init}")
         device = inference.pick_device(device)

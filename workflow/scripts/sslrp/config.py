@@ -20,7 +20,8 @@ from .io import non_finite
 SCHEMA = Path(__file__).resolve().parents[3] / "config" / "schema.yaml"
 
 
-# The paper's Adam learning rates, used where `training.{model}.lr` is left null.
+# The paper's Adam learning rates, used where `training.{model}.lr` is left null; a model of your own gets Adam's
+# default rate, DEFAULT_LR.
 PAPER_LR = {"loc_cnn": 1e-3, "sample_cnn": 1e-2}
 # SNRs [dB] the float32 windows can represent: float32 resolves about 7 digits (~140 dB), so beyond +-150 dB
 # the noise (or the speech) is lost below the other's rounding, and far beyond it the noise power overflows.
@@ -28,6 +29,9 @@ SNR_RANGE = (-150, 150)
 # Longest T60 [s] simulated: the image-source order grows with T60 (about 100 at 0.6 s in the paper's room,
 # cost ~ order^3), and RIRs grow with it too; no measured room of interest reverberates longer.
 T60_MAX = 10
+DEFAULT_LR = 1e-3
+# The keys of `training` that are not models' settings.
+TRAINING_KEYS = ("device", "threads", "replicates", "warm_start")
 
 
 class ConfigError(ValueError):
@@ -60,6 +64,7 @@ def validate(config, schema_path=SCHEMA):
     """Return a validated copy of `config` with defaults filled in; raise ConfigError naming the key."""
     schema = yaml.safe_load(Path(schema_path).read_text())
     config_in, config = config, copy.deepcopy(dict(config))
+    _add_user_training(config)
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
     # Filling defaults while validating: one pass fills, the second reports on the complete config.
     list(validator.iter_errors(config))
@@ -70,9 +75,9 @@ def validate(config, schema_path=SCHEMA):
     _check_finite(config)
     _resolve_array(config, raw=config_in)
     _check_semantics(config)
-    for model, rate in PAPER_LR.items():
-        if config["training"][model]["lr"] is None:
-            config["training"][model]["lr"] = rate
+    for model, settings in config["training"].items():
+        if model not in TRAINING_KEYS and settings["lr"] is None:
+            settings["lr"] = PAPER_LR.get(model, DEFAULT_LR)
     return config
 
 
@@ -118,6 +123,39 @@ def _resolve_array(config, raw):
         raise ConfigError(f"geometry.array.n_mics: {given}, but geometry.array.positions lists "
                           f"{len(array['positions'])} microphones; drop n_mics (it follows the positions)")
     array["n_mics"] = len(array["positions"])
+def model_names(config):
+    """The names of the config's `models:` entries, in order (a built-in's name, a user model's `name`)."""
+    return [names.model_name(entry) for entry in config["models"]]
+
+
+def _add_user_training(config):
+    """An empty `training.<name>` for every user model without one, so the schema fills in the defaults."""
+    entries = config.get("models")
+    if isinstance(entries, list) and isinstance(config.get("training", {}), dict):
+        for entry in entries:
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                config.setdefault("training", {}).setdefault(entry["name"], {})
+
+
+def _check_models(config):
+    """Model names are unique; `training` and `pretrained` keys name models; a user model's files exist."""
+    known = model_names(config)
+    duplicates = sorted({n for n in known if known.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"models: the name(s) {', '.join(duplicates)} appear more than once; give each model its own")
+    for key, allowed in (("training", set(known) | set(names.MODELS) | set(TRAINING_KEYS)),
+                         ("pretrained", set(known) | set(names.MODELS))):
+        for name in config[key]:
+            if name not in allowed:
+                raise ConfigError(f"{key}.{name}: no model of that name in `models:` (models: {', '.join(known)})")
+    for i, entry in enumerate(config["models"]):
+        if isinstance(entry, str):
+            continue
+        for field in ("class_path", "canonizers"):
+            reference = entry[field] or ""
+            if ":" in reference and not Path(reference.rpartition(":")[0]).is_file():
+                raise ConfigError(f"models[{i}].{field}: {reference!r}: no file {reference.rpartition(':')[0]!r} "
+                                  f"(relative to {Path.cwd()}); give 'path/file.py:Name' or 'package.module.Name'")
 
 
 def _check_semantics(config):
@@ -163,7 +201,8 @@ def _check_semantics(config):
         if max(p) >= n_mics or p[0] == p[1]:
             raise ConfigError(f"srp.pairs[{i}]: {p} must be two different mics in 0..{n_mics - 1}")
     window = config["signals"]["window"]
-    for model in config["models"]:
+    _check_models(config)
+    for model in (m for m in model_names(config) if m in names.MIN_WINDOW):  # a user model's: the check step's
         if window < names.MIN_WINDOW[model]:
             raise ConfigError(f"signals.window: {window} is shorter than {model}'s minimum {names.MIN_WINDOW[model]}")
     if config["corpus"]["kind"] in ("wav_dir",) and not config["corpus"]["path"]:

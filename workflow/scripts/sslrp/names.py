@@ -15,6 +15,30 @@ MODEL_LABELS = {"loc_cnn": "LocCNN", "sample_cnn": "SampleCNN"}
 # Shortest window each model's pooling stack accepts: LocCNN pools by 7 * 5 * 5, SampleCNN by 3 ** 6. The config
 # check reports it before any job runs; the models refuse shorter windows when they are built.
 MIN_WINDOW = {"loc_cnn": 7 * 5 * 5, "sample_cnn": 3**6}
+# A user model (config `models:` entry with `class_path`) is named like a Python identifier (it becomes file and
+# folder names and a `training.<name>` key); its label is its name unless the entry gives `label`.
+MODEL_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def model_name(entry):
+    """The name of a `models:` entry: a built-in's name as written, a user model's `name`."""
+    return entry if isinstance(entry, str) else entry["name"]
+
+
+def model_label(model):
+    """A model's label on figures, tables and the page: the built-ins' from MODEL_LABELS, else its name."""
+    return MODEL_LABELS.get(model, model)
+
+
+# LRP rules a `models:` entry's `lrp:` may choose for its first layer, convolutions and dense layers (sslrp.explain.lrp
+# maps them to zennit's rules), and the defaults: the paper's WSquare / Gamma / Epsilon.
+LRP_RULES = ("wsquare", "flat", "gamma", "epsilon", "zplus", "alpha2beta1")
+LRP_DEFAULTS = {"first": "wsquare", "conv": "gamma", "linear": "epsilon"}
+
+
+def model_check(model):
+    """`results/checks/<model>.json`: the check step's report on a user model (sslrp.explain.model_check)."""
+    return f"results/checks/{model}.json"
 
 # Orderings of the input-manipulation test: the paper's three, then the attribution methods beyond the paper
 # (maps from sslrp.explain.attribution); like "relevance", each of those removes the highest values first.

@@ -58,9 +58,17 @@ def models_condition(config, cond):
     return condition(config, cond).get("models_from") or cond
 
 
+def model_entry(config, model):
+    """The `models:` entry called `model` (a built-in's name, or a user model's mapping), with a clear error."""
+    entries = {names.model_name(entry): entry for entry in config["models"]}
+    if model not in entries:
+        raise configuration.ConfigError(f"--model: unknown model {model!r}; known: {', '.join(entries)}")
+    return entries[model]
+
+
 def _model(config, model):
-    """What every step on a trained model needs to rebuild it."""
-    return {"model_name": model, "window": config["signals"]["window"],
+    """What every step on a trained model needs to rebuild it: its `models:` entry, the window and the array."""
+    return {"model": model_entry(config, model), "window": config["signals"]["window"],
             "n_mics": config["geometry"]["array"]["n_mics"], "device": config["training"]["device"]}
 
 
@@ -74,6 +82,22 @@ def replicate_seed(config, replicate):
     """The seed of everything random in one replicate's jobs (training, the random ordering, the sanity subset):
     the config's seed for replicate 0, one derived from it for the others (sslrp.seeding.replicate_seed)."""
     return seeding.replicate_seed(config["seed"], replicate)
+
+
+def check_model(config, model):
+    """The check step's settings: the model's entry, the window and the array, and the seed of its test batch."""
+    index = configuration.model_names(config).index(model)
+    return {**_model(config, model), "seed": config["seed"], "gate": config["explain"]["gate"], "index": index}
+
+
+def check_inputs(config, model):
+    """The files a user model's check reads (its class file and its canonizer hook's file, where they are files),
+    so that editing them re-runs the check and what depends on it."""
+    entry = model_entry(config, model)
+    if isinstance(entry, str):
+        return []
+    references = [entry["class_path"], entry.get("canonizers") or ""]
+    return [ref.rpartition(":")[0] for ref in references if ":" in ref]
 
 
 def train(config, model, cond, replicate=0):
@@ -128,7 +152,7 @@ def sanity(config, model, cond, replicate=0):
 
 
 def tdoa(config, cond):
-    return {"cond": cond, "model_names": config["models"], "pairs": config["tdoa"]["pairs"],
+    return {"cond": cond, "model_names": configuration.model_names(config), "pairs": config["tdoa"]["pairs"],
             "max_lag": config["tdoa"]["max_lag"], "sound_speed": config["geometry"]["sound_speed"]}
 
 
@@ -150,7 +174,8 @@ def render_source(config, model, cond, extreme):
 
 
 def page(config):
-    return {"conditions": list(configuration.conditions(config)), "models": config["models"], "config": config,
+    return {"conditions": list(configuration.conditions(config)), "models": configuration.model_names(config),
+            "config": config,
             "replicates": config["training"]["replicates"]}
 
 
@@ -165,7 +190,7 @@ def summaries(config, results="results", replicate=0):
     the same SRP-PHAT summaries)."""
     conditions = configuration.conditions(config)
     folder = _folder(results, replicate, "evaluation")
-    paths = [f"{folder}/{m}/{c}/summary.json" for m in config["models"] for c in conditions]
+    paths = [f"{folder}/{m}/{c}/summary.json" for m in configuration.model_names(config) for c in conditions]
     if config["srp"]["enabled"]:
         paths += [f"{results}/evaluation/{srp.NAME}/{c}/summary.json" for c in conditions]
     return paths
@@ -174,7 +199,8 @@ def summaries(config, results="results", replicate=0):
 def _model_results(config, results, replicate, step, models):
     """`step`'s JSON result of one replicate's model x condition (`models`: default all)."""
     folder = _folder(results, replicate, step)
-    return [f"{folder}/{m}/{c}.json" for m in models or config["models"] for c in configuration.conditions(config)]
+    return [f"{folder}/{m}/{c}.json" for m in models or configuration.model_names(config)
+            for c in configuration.conditions(config)]
 
 
 def sanity_results(config, results="results", replicate=0, models=None):

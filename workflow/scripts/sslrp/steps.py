@@ -6,7 +6,7 @@ import logging
 import sys
 
 from . import config as configuration
-from . import names, step_settings
+from . import step_settings
 
 
 def logger(log_path=None, name="sslrp"):
@@ -40,16 +40,17 @@ def _log_uncaught_errors(log):
 
 
 class StepParser(argparse.ArgumentParser):
-    """An argparse parser that also checks a `--cond` option against the conditions of `--config`, so that
-    no step runs (or trains) for a condition the configuration does not have."""
+    """An argparse parser that also checks a `--cond` and a `--model` option against the conditions and models of
+    `--config`, so that no step runs (or trains) for a condition or model the configuration does not have."""
 
     def parse_args(self, args=None, namespace=None):
         parsed = super().parse_args(args, namespace)
-        if getattr(parsed, "cond", None) is not None:
-            try:
-                step_settings.condition(load_config(parsed.config), parsed.cond)
-            except configuration.ConfigError as err:
-                self.error(str(err))
+        for option, check in (("cond", step_settings.condition), ("model", step_settings.model_entry)):
+            if getattr(parsed, option, None) is not None:
+                try:
+                    check(load_config(parsed.config), getattr(parsed, option))
+                except configuration.ConfigError as err:
+                    self.error(str(err))
         return parsed
 
 
@@ -65,7 +66,7 @@ def model_parser(description, cond=True, checkpoint=True, replicate=False):
     """A parser for a step on one model (and condition): --model, --cond, --data and --checkpoint, and
     --replicate for a step whose seed depends on the seed replicate."""
     p = parser(description)
-    p.add_argument("--model", required=True, choices=names.MODELS)
+    p.add_argument("--model", required=True, help="a model named in the config's `models:`")
     if cond:
         p.add_argument("--cond", required=True, help="condition name, e.g. SNR_25_T60_0.15")
     p.add_argument("--data", required=True, help="dataset HDF5 of the condition")

@@ -15,7 +15,7 @@ important sample, because the manipulation test removes the highest values first
   manipulation test moves towards) to x, in `steps` steps (Sundararajan et al. 2017, zennit
   `IntegratedGradients`). Signed, like LRP.
 - "epsilon_plus_flat": LRP with zennit's `EpsilonPlusFlat` composite (Flat on the first layer, ZPlus on the
-  other convolutions, Epsilon on dense layers; on SampleCNN with the canonizers of `explain.lrp`). Signed.
+  other convolutions, Epsilon on dense layers; with the model's canonizers of `explain.lrp`). Signed.
 - "occlusion": zero `window` consecutive samples of one microphone at a time (non-overlapping tiles; zennit
   `Occlusion`) and score the tile by how little target . f is left: the map is -target . f(x with the tile
   zeroed), which ranks the samples of a window exactly as the drop target . f(x) - target . f(occluded) does
@@ -45,9 +45,11 @@ def settings_with_defaults(settings=None):
     return {method: {**values, **settings.get(method, {})} for method, values in DEFAULTS.items()}
 
 
-def attributor(method, model, model_name, gate="signal", settings=None):
-    """The zennit attributor of `method` (see the module docstring) for `model`; a fresh composite each call."""
+def attributor(method, localizer, gate="signal", settings=None):
+    """The zennit attributor of `method` (see the module docstring) for `localizer` (sslrp.localize.models.Localizer);
+    a fresh composite each call."""
     settings = settings_with_defaults(settings)
+    model = localizer.module
     if method in ("gradient", "gradient_x_input"):
         return Gradient(model)
     if method == "smoothgrad":
@@ -57,7 +59,7 @@ def attributor(method, model, model_name, gate="signal", settings=None):
         return IntegratedGradients(model, n_iter=settings["integrated_gradients"]["steps"])
     if method == "epsilon_plus_flat":
         composite = EpsilonPlusFlat(layer_map=[((nn.Dropout, nn.Dropout1d), Pass())],
-                                    canonizers=lrp.canonizers_for(model_name, gate))
+                                    canonizers=lrp.canonizers(localizer, gate))
         return Gradient(model, composite)
     if method == "occlusion":
         window = settings["occlusion"]["window"]
@@ -66,7 +68,7 @@ def attributor(method, model, model_name, gate="signal", settings=None):
     raise ValueError(f"unknown attribution method {method!r}; valid: {', '.join(('relevance',) + ATTRIBUTIONS)}")
 
 
-def attribute(method, model, model_name, windows, targets, batch_size=32, device="cpu", gate="signal", seed=0,
+def attribute(method, localizer, windows, targets, batch_size=32, device="cpu", gate="signal", seed=0,
               settings=None):
     """Attribution map of every window by `method`: float32, shaped like `windows` [N, mics, W], finite.
 
@@ -76,12 +78,12 @@ def attribute(method, model, model_name, windows, targets, batch_size=32, device
     `device`; hooks and canonizers are removed and the training/eval mode restored afterwards.
     """
     if method == "relevance":
-        return lrp.relevance(model, model_name, windows, targets, batch_size, gate, device)
-    lrp.check_model(model_name, model)
+        return lrp.relevance(localizer, windows, targets, batch_size, gate, device)
+    model = localizer.module
     # zennit's Occlusion scores an occluded input by its attr_output applied to the output, summed (no product
     # with the output as in the gradient attributors): weighting the output by the target gives target . f.
     output_fn = (lambda target: lambda output: output * target) if method == "occlusion" else None
-    out = batched.attribute(model, lambda: attributor(method, model, model_name, gate, settings), windows, targets,
+    out = batched.attribute(model, lambda: attributor(method, localizer, gate, settings), windows, targets,
                             batch_size, device, lambda grad, x: _to_map(method, grad, x), seed, output_fn)
     if not np.isfinite(out).all():
         raise FloatingPointError(f"{method}: attribution has non-finite values")

@@ -1,28 +1,32 @@
-"""Layer-wise relevance propagation for the localization CNNs, with zennit (SPEC "LRP (zennit)").
+"""Layer-wise relevance propagation for any localization model, with zennit (SPEC "LRP (zennit)").
 
-Both models get the same rules: WSquare on the first convolution, Gamma on all other convolutions, Epsilon on
-linear layers, Norm on pools (and on the residual sums), Pass on activations, batch norms and dropout. For LocCNN
-this is exactly the per-name map of the published code. SampleCNN also needs canonizers, because LRP rules act
-on modules and SampleCNN has operations that are not modules or not linear:
+One generic composite chooses the rule by layer type: the model's `lrp` rules (default the paper's: WSquare on the
+first layer, Gamma on all other convolutions, Epsilon on linear layers), Norm on pools (and on the residual sums),
+Pass on activations, batch norms and dropout. For LocCNN this is exactly the per-name map of the published code.
+Every model gets the same canonizers, which act only where their module types occur, plus the ones its own hook
+(`canonizers:` of its `models:` entry) returns. SampleCNN needs them because LRP rules act on modules and SampleCNN
+has operations that are not modules or not linear:
 - every BatchNorm is merged into the layer before it (zennit `SequentialMergeBatchNorm`);
 - the residual add becomes a zennit `Sum` module, so the Norm rule splits relevance in proportion to the
   two summands;
 - the squeeze-and-excitation product x * gate becomes one-sided: "signal" (default) passes relevance to x
   and none to the gate, "published" does the reverse, as the authors' code does (its gate function gets its
   arguments swapped).
-Only these two SampleCNN canonizers are written here; rules, attributor and BN merging are zennit's.
+Only these two canonizers are written here; rules, attributor and BN merging are zennit's. A module type the
+composite has no rule for is named by `unknown_layers` (the check step reports it), never passed over silently.
 """
 
 import torch
 from torch import nn
 from zennit.attribution import Gradient
-from zennit.canonizers import AttributeCanonizer, SequentialMergeBatchNorm
+from zennit.canonizers import AttributeCanonizer, Canonizer, SequentialMergeBatchNorm
 from zennit.composites import SpecialFirstLayerMapComposite, layer_map_base
+from zennit.core import collect_leaves
 from zennit.layer import Sum
-from zennit.rules import Epsilon, Gamma, Norm, Pass, WSquare
-from zennit.types import Convolution, Linear, MaxPool
+from zennit.rules import AlphaBeta, Epsilon, Flat, Gamma, Norm, Pass, WSquare, ZPlus
+from zennit.types import BatchNorm, Convolution, Linear, MaxPool
 
-from ..localize.models import ReSE, SEBlock, architecture
+from ..localize.models import ModelError, ReSE, SEBlock, import_object
 from . import batched
 
 GATES = ("signal", "published")
@@ -83,48 +87,85 @@ def residual_canonizer():
     return AttributeCanonizer(attributes)
 
 
-def _composite(canonizers=()):
-    """The shared rule map. Order matters: zennit's `Linear` type includes convolutions, so Gamma comes first."""
-    layer_map = layer_map_base() + [  # Pass: activations, batch norms; Norm: Sum, average pools
-        ((nn.Dropout, nn.Dropout1d), Pass()),
+# The rules a `models:` entry's `lrp:` may name, as zennit rules (keys: sslrp.names.LRP_RULES, in its order).
+RULES = {"wsquare": WSquare, "flat": Flat, "gamma": Gamma, "epsilon": lambda: Epsilon(epsilon=1e-6), "zplus": ZPlus,
+         "alpha2beta1": lambda: AlphaBeta(alpha=2, beta=1)}
+# Parameter-free modules that only reshape or pass their input: their gradient is the relevance's identity, so they
+# need no rule and are known.
+RESHAPES = (nn.Flatten, nn.Unflatten, nn.Identity)
+
+
+def _rule(name, key):
+    if name not in RULES:
+        raise ValueError(f"{key}: unknown LRP rule {name!r}; valid: {', '.join(RULES)}")
+    return RULES[name]()
+
+
+def _layer_map(rules):
+    """The generic rule map by layer type. Order matters: zennit's `Linear` type includes convolutions, so the
+    convolution rule comes first. `layer_map_base`: Pass on activations and batch norms, Norm on Sum and average
+    pools."""
+    return layer_map_base() + [
+        ((nn.Dropout, nn.Dropout1d, nn.Dropout2d), Pass()),
         (MaxPool, Norm()),
-        (Convolution, Gamma()),
-        (Linear, Epsilon(epsilon=1e-6)),
+        (Convolution, _rule(rules["conv"], "lrp.conv")),
+        (Linear, _rule(rules["linear"], "lrp.linear")),
     ]
-    first_map = [(Convolution, WSquare())]
-    return SpecialFirstLayerMapComposite(layer_map, first_map, canonizers=list(canonizers))
 
 
-def check_model(model_name, model):
-    """Raise TypeError unless `model` is the architecture `model_name` names."""
-    expected = architecture(model_name)
-    if not isinstance(model, expected):
-        raise TypeError(
-            f"model_name {model_name!r} expects a {expected.__name__}, got {type(model).__name__}"
-        )
-
-
-def canonizers_for(model_name, gate="signal"):
-    """Fresh canonizers a zennit composite needs for `model_name`: none for LocCNN; for SampleCNN BatchNorm
-    merging, the residual `Sum` and the one-sided SE gate. Any LRP composite (also zennit's built-in ones)
-    must get them for SampleCNN."""
-    _check_gate(gate)
-    if model_name == "loc_cnn":
+def user_canonizers(spec):
+    """The canonizers the spec's hook returns (a list of zennit canonizers), or none without a hook."""
+    if not spec.canonizers:
         return []
-    return [SequentialMergeBatchNorm(), residual_canonizer(), gate_canonizer(gate)]
+    hook = import_object(spec.canonizers, f"{spec.key}.canonizers")
+    found = hook()
+    if not isinstance(found, (list, tuple)) or not all(isinstance(c, Canonizer) for c in found):
+        raise ModelError(f"{spec.key}.canonizers: {spec.canonizers!r} must return a list of zennit canonizers, got "
+                         f"{found!r}")
+    return list(found)
 
 
-def composite_for(model_name, model, gate="signal"):
-    """The zennit composite (rules + canonizers) for `model`, built as `model_name`.
-
-    A fresh composite per call: a zennit composite may be registered to one model at a time.
-    """
+def canonizers(localizer, gate="signal"):
+    """Fresh canonizers every LRP composite of `localizer` needs: zennit's BatchNorm merging (a batch norm right
+    after a linear layer in registration order), the residual `Sum` and the one-sided gate of this package's
+    `ReSE` / `SEBlock` blocks (nothing for models without them), and the model's own canonizer hook."""
     _check_gate(gate)
-    check_model(model_name, model)
-    return _composite(canonizers_for(model_name, gate))
+    return [SequentialMergeBatchNorm(), residual_canonizer(), gate_canonizer(gate), *user_canonizers(localizer.spec)]
 
 
-def relevance(model, model_name, windows, targets, batch_size=64, gate="signal", device="cpu"):
+def composite(localizer, gate="signal"):
+    """The zennit composite (rules by layer type + canonizers) for `localizer`: its `lrp` rules on the first layer,
+    the convolutions and the dense layers (the paper's WSquare / Gamma / Epsilon by default), Norm on pools, Pass on
+    activations and dropout. A fresh composite per call: a zennit composite may be registered to one model at a time.
+    """
+    rules = localizer.spec.lrp
+    first_map = [(Linear, _rule(rules["first"], "lrp.first"))]
+    return SpecialFirstLayerMapComposite(_layer_map(rules), first_map, canonizers=canonizers(localizer, gate))
+
+
+def unknown_layers(localizer, gate="signal"):
+    """The modules the composite has no rule for, as {type name: [module names]}: every leaf module (and every
+    module owning parameters of its own) after the canonizers are applied whose type is neither in the rule map nor
+    a reshape, plus every batch norm that is not merged (no linear layer right before it in registration order:
+    it gets Pass, which ignores its scaling). Relevance passes such a module by its plain gradient."""
+    module, found = localizer.module, {}
+    layer_types = tuple(types for types, _ in _layer_map(localizer.spec.lrp))
+    leaves = list(collect_leaves(module))  # as SequentialMergeBatchNorm pairs them
+    merged = {id(b) for a, b in zip(leaves, leaves[1:]) if isinstance(a, Linear) and isinstance(b, BatchNorm)}
+    with composite(localizer, gate).context(module):
+        for name, sub in module.named_modules():
+            owns = any(True for _ in sub.parameters(recurse=False))
+            is_leaf = not any(True for _ in sub.children())
+            if not (is_leaf or owns) or isinstance(sub, RESHAPES):
+                continue
+            if isinstance(sub, BatchNorm) and id(sub) not in merged:
+                found.setdefault(f"{type(sub).__name__} (not merged)", []).append(name)
+            elif not any(isinstance(sub, types) for types in layer_types):
+                found.setdefault(type(sub).__name__, []).append(name or "(the model itself)")
+    return found
+
+
+def relevance(localizer, windows, targets, batch_size=64, gate="signal", device="cpu"):
     """LRP relevance of every input sample: float32 array shaped like `windows` [N, mics, W].
 
     The output relevance of window n is `targets[n]` (x, y, z) — the ground truth or the prediction, as the
@@ -132,5 +173,6 @@ def relevance(model, model_name, windows, targets, batch_size=64, gate="signal",
     `device` (it is moved there); the composite's hooks and canonizers are removed afterwards and the
     training/eval mode is restored, so the model computes exactly what it did before.
     """
-    composite = composite_for(model_name, model, gate)
-    return batched.attribute(model, lambda: Gradient(model, composite), windows, targets, batch_size, device)
+    model = localizer.module
+    lrp = composite(localizer, gate)
+    return batched.attribute(model, lambda: Gradient(model, lrp), windows, targets, batch_size, device)

@@ -9,8 +9,10 @@ relevance signals. If the randomized model's relevance is as similar to the trai
 trained model's would be, or its TDoA is as good, the relevance reflects the input (or the rules), not what
 the network learned.
 
-A group is a top-level parametric module (LocCNN: `fc2`, `fc1`, `conv5` ... `conv1`; SampleCNN:
-`output_dense`, `dense1` with its batch norm `bn1`, `ReSE5` ... `ReSE1`, `BasicBlock1`). Re-initializing
+For the built-ins a group is a top-level parametric module (LocCNN: `fc2`, `fc1`, `conv5` ... `conv1`; SampleCNN:
+`output_dense`, `dense1` with its batch norm `bn1`, `ReSE5` ... `ReSE1`, `BasicBlock1`); for any other model
+(spec `groups: "modules"`) it is every module that owns parameters itself, at any depth, in the reverse of the
+order the model registers them (a batch norm again joins the layer before it). Re-initializing
 uses each layer's own `reset_parameters` (PyTorch's default initialization, batch-norm running statistics
 included), seeded per step from the config's seed, so the check is reproducible.
 """
@@ -26,15 +28,20 @@ from ..localize.training import manual_seed
 from ..seeding import rng
 
 
-def cascade(model):
+def cascade(model, by="children"):
     """The layer groups to re-initialize, from the output towards the input: a list of (label, [modules]).
 
-    Top-level children with parameters, in reverse order of registration; a batch norm joins the group of
-    the layer registered before it (it normalizes that layer's output). The labels are the module names.
+    by="children": top-level children with parameters; by="modules": every module owning parameters itself (not
+    through its children), at any depth. In reverse order of registration; a batch norm joins the group of the
+    layer registered before it (it normalizes that layer's output). The labels are the module names.
     """
+    if by not in ("children", "modules"):
+        raise ValueError(f"unknown grouping {by!r}; valid: children, modules")
+    candidates = model.named_children() if by == "children" else model.named_modules()
+    recurse = by == "children"
     groups = []
-    for name, module in model.named_children():
-        if not any(True for _ in module.parameters()):
+    for name, module in candidates:
+        if not any(True for _ in module.parameters(recurse=recurse)):
             continue
         if isinstance(module, nn.modules.batchnorm._BatchNorm) and groups:
             groups[-1][1].append(module)
@@ -50,20 +57,34 @@ def _reinitialize(module):
             layer.reset_parameters()
 
 
-def randomized(model, seed, purpose):
-    """Yield (depth, label, model) for depth 1..len(cascade): a copy of `model` with its top `depth` groups
-    re-initialized (cumulative: depth 2 re-initializes the groups of depth 1 and 2). `model` is untouched.
+def _reinitialize_own(module, by):
+    """Re-initialize a group's module: all of it (children grouping), or only its own parameters (modules grouping:
+    its children are groups of their own)."""
+    if by == "children":
+        _reinitialize(module)
+    elif hasattr(module, "reset_parameters"):
+        module.reset_parameters()
+    else:
+        raise ValueError(f"{type(module).__name__} owns parameters but has no reset_parameters(): the randomization "
+                         "cascade cannot re-initialize it; give the class a reset_parameters method")
+
+
+def randomized(localizer, seed, purpose):
+    """Yield (depth, label, localizer) for depth 1..len(cascade): a copy of `localizer` (sslrp.localize.models
+    .Localizer) with its top `depth` groups re-initialized (cumulative: depth 2 re-initializes the groups of depth 1
+    and 2), grouped as its spec says (`groups`). `localizer` is untouched.
 
     Each step's initialization is seeded from (seed, purpose, depth), e.g. purpose "randomization/loc_cnn";
     torch's global random state is restored after each step, so the caller's draws do not depend on the check.
     """
-    current = copy.deepcopy(model)
-    for depth, (label, modules) in enumerate(cascade(current), start=1):
+    by = localizer.spec.groups
+    current = copy.deepcopy(localizer.module)
+    for depth, (label, modules) in enumerate(cascade(current, by), start=1):
         with torch.random.fork_rng(devices=[]):
             manual_seed(seed, purpose, depth)
             for module in modules:
-                _reinitialize(module)
-        yield depth, label, copy.deepcopy(current)
+                _reinitialize_own(module, by)
+        yield depth, label, localizer.with_module(copy.deepcopy(current))
 
 
 def rank_similarity(a, b):
@@ -87,19 +108,20 @@ def subset(n_windows, n_total, seed):
     return np.sort(rng(seed, "randomization/subset").choice(n_total, n_windows, replace=False))
 
 
-def check(model, explain, localize, tdoa, seed, purpose, trained=None):
-    """Run the cascade: one row per step, depth 0 being the trained model.
+def check(localizer, explain, localize, tdoa, seed, purpose, trained=None):
+    """Run the cascade on `localizer` (sslrp.localize.models.Localizer): one row per step, depth 0 being the trained
+    model.
 
-    explain(model) -> relevance [N, M, W] of the fixed windows; localize(model) -> the model's MAE (m) on
+    explain(localizer) -> relevance [N, M, W] of the fixed windows; localize(localizer) -> the model's MAE (m) on
     them; tdoa(signals) -> a `metrics.tdoa_summary` dict for signals [N, M, W]. Each row holds depth, layer
     (the group re-initialized at that step; "none" at depth 0), spearman (|relevance| against the trained
     model's), model_mae, tdoa_anomaly_percent and tdoa_mae (samples over the non-anomalous windows; None
     when every window is an anomaly). `trained`: the trained model's relevance of the windows when the caller
-    has it already (e.g. from the relevance step), else explain(model).
+    has it already (e.g. from the relevance step), else explain(localizer).
     """
-    trained = explain(model) if trained is None else trained
-    rows = [_row(0, "none", trained, trained, localize(model), tdoa(trained))]
-    for depth, label, randomized_model in randomized(model, seed, purpose):
+    trained = explain(localizer) if trained is None else trained
+    rows = [_row(0, "none", trained, trained, localize(localizer), tdoa(trained))]
+    for depth, label, randomized_model in randomized(localizer, seed, purpose):
         relevance = explain(randomized_model)
         rows.append(_row(depth, label, trained, relevance, localize(randomized_model), tdoa(relevance)))
     return rows

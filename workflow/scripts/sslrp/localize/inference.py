@@ -42,19 +42,26 @@ def autocast(device, precision):
 
 @dataclass
 class ModelAndTest:
-    """A model ready to run on its condition's test split: `model` (eval mode, on CPU until moved),
-    `test` (the dataset's test split, windows included) and the torch `device` to run on."""
+    """A model ready to run on its condition's test split: `localizer` (its module in eval mode, on CPU until
+    moved), `test` (the dataset's test split, windows included) and the torch `device` to run on."""
 
-    model: torch.nn.Module
+    localizer: models.Localizer
     test: dataset.Split
     device: torch.device
 
+    @property
+    def model(self):
+        """The torch module."""
+        return self.localizer.module
 
-def load_for_test(model_name, checkpoint, data, window, n_mics, device="auto", threads=None):
-    """The checkpoint's model and the dataset's test split, with torch set to `threads` intra-op threads
+
+def load_for_test(model, checkpoint, data, window, n_mics, device="auto", threads=None):
+    """The checkpoint's model (`model`: a `models:` entry, see sslrp.localize.models.spec) and the dataset's test
+    split, with torch set to `threads` intra-op threads
     (the step's Snakemake threads) and the device picked (see `pick_device`)."""
     if threads is not None:
         torch.set_num_threads(threads)
     device = pick_device(device)
-    model = models.load(model_name, checkpoint, window, n_mics)
-    return ModelAndTest(model, dataset.read_split(data, "test"), device)
+    spec = models.spec(model)
+    return ModelAndTest(spec.wrap(models.load(spec, checkpoint, window, n_mics)), dataset.read_split(data, "test"),
+                        device)

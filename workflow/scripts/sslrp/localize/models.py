@@ -1,4 +1,9 @@
-"""The two end-to-end localization CNNs of the paper: raw multichannel audio [B, mics, W] -> (x, y, z) [B, 3].
+"""The localization models: raw multichannel audio float32 [B, mics, W] -> positions (x, y, z) in metres [B, 3].
+
+One registry for all of them: a `models:` entry of the config (a built-in's name, or a mapping with `class_path`
+and `init_args` for a model of your own) becomes a `ModelSpec` (`spec`), which builds the torch module and says how
+to explain it; a built module travels through the workflow with its spec as one `Localizer`. The paper's two
+networks, LocCNN and SampleCNN, are written here and are the registry's `BUILTINS`.
 
 Module names (and hence state-dict keys) follow the authors' published code, so their checkpoints load with
 `load_state_dict(..., strict=True)`. Only the lengths that depend on the window W (LocCNN's flatten size,
@@ -10,15 +15,20 @@ Two operations of SampleCNN are plain methods rather than inline operators, so t
 (the gate product x * gate).
 """
 
+import importlib
+import inspect
 import pickle
+import sys
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from ..io import rebuild_advice
-from ..names import MIN_WINDOW, MODELS
+from ..names import LRP_DEFAULTS, MIN_WINDOW, MODEL_LABELS, MODELS
 
 
 def _pooled(length, *kernels):
@@ -157,19 +167,149 @@ class SampleCNN(nn.Module):
         return self.output_dense(x)
 
 
-ARCHITECTURES = dict(zip(MODELS, (LocCNN, SampleCNN)))  # by workflow name (sslrp.names.MODELS)
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to build one localization model of the workflow, and how to explain it: one `models:` entry.
+
+    name: the workflow's name (file and folder names, `training.<name>`); label: its name on figures and tables;
+    factory: the class (or any callable) that builds the torch module from keyword arguments; init_args: its
+    arguments besides `window` and `n_mics`, which come from the config when the factory takes them;
+    class_path: where the factory was found (None for the built-ins); lrp: the LRP rules of the first layer, the
+    convolutions and the dense layers (sslrp.names.LRP_RULES); canonizers: a "file.py:function" or
+    "package.module.function" hook that returns extra zennit canonizers, or None; groups: how the randomization
+    cascade groups the parameters ("children": top-level children, the built-ins' named groups; "modules": every
+    module that owns parameters); key: the config key the entry came from, for error messages.
+    """
+
+    name: str
+    factory: Callable
+    label: str
+    init_args: Mapping = field(default_factory=dict)
+    class_path: str | None = None
+    lrp: Mapping = field(default_factory=lambda: dict(LRP_DEFAULTS))
+    canonizers: str | None = None
+    groups: str = "children"
+    key: str = "models"
+
+    def arguments(self, window, n_mics):
+        """The factory's keyword arguments: init_args plus `window` and `n_mics` where the factory takes them."""
+        kwargs = dict(self.init_args)
+        try:
+            accepted = inspect.signature(self.factory).parameters
+        except (TypeError, ValueError):  # a callable without a signature gets init_args only
+            accepted = {}
+        takes_any = any(p.kind == p.VAR_KEYWORD for p in accepted.values())
+        for arg, value in (("window", window), ("n_mics", n_mics)):
+            if arg in kwargs and kwargs[arg] != value:
+                source = "signals.window" if arg == "window" else "geometry.array.n_mics"
+                raise ModelError(f"{self.key}.init_args.{arg}: {kwargs[arg]} differs from {source} ({value}); the "
+                                 f"workflow builds {self.name} for its windows and array: remove init_args.{arg}")
+            if arg in accepted or takes_any:
+                kwargs[arg] = value
+        return kwargs
+
+    def build(self, window, n_mics=16):
+        """A fresh torch module for windows of `window` samples from `n_mics` microphones."""
+        return self.factory(**self.arguments(window, n_mics))
+
+    def wrap(self, module):
+        """The Localizer of `module`, built from this spec."""
+        return Localizer(self, module)
 
 
-def architecture(name):
-    """The model class for a workflow model name ("loc_cnn" or "sample_cnn")."""
-    if name not in ARCHITECTURES:
-        raise ValueError(f"unknown model {name!r}; valid names: {', '.join(MODELS)}")
-    return ARCHITECTURES[name]
+@dataclass(frozen=True)
+class Localizer:
+    """A built localization model as it travels through the workflow: the torch `module` and its `spec` (how it
+    was built, its LRP rules and canonizer hook, its randomization grouping)."""
+
+    spec: ModelSpec
+    module: nn.Module
+
+    @property
+    def name(self):
+        return self.spec.name
+
+    def with_module(self, module):
+        """The same model with another module (e.g. a copy with re-initialized layers)."""
+        return Localizer(self.spec, module)
+
+
+class ModelError(ValueError):
+    """A `models:` entry cannot be built or used; the message names the config key, the file and what to do."""
+
+
+# The paper's two networks, as entries of the same registry a user model joins (sslrp.names.MODELS).
+BUILTINS = {name: ModelSpec(name, cls, MODEL_LABELS[name], key=f"models.{name}")
+            for name, cls in zip(MODELS, (LocCNN, SampleCNN))}
+
+
+def import_object(reference, key):
+    """The object a reference names: "path/to/file.py:Name" (a file, relative to the working directory, imported as
+    the module named by its stem, its folder put on the import path) or "package.module.Name" (importable from the
+    working directory or the installed packages).
+
+    Raises ModelError naming `key`, the file and the original error when the file is missing, fails to import
+    or lacks the name.
+    """
+    if ":" in reference:
+        path, _, attr = reference.rpartition(":")
+        file = Path(path)
+        if not file.is_file():
+            raise ModelError(f"{key}: {reference!r}: no file {str(file)!r} (relative to {Path.cwd()})")
+        folder = str(file.resolve().parent)
+        if folder not in sys.path:  # kept: the file (and a canonizer hook beside it) may import its neighbours
+            sys.path.insert(0, folder)
+        cached = sys.modules.get(file.stem)
+        if cached is not None and Path(getattr(cached, "__file__", None) or "").resolve() != file.resolve():
+            del sys.modules[file.stem]  # another file of the same name, imported earlier in this process
+        try:
+            module = importlib.import_module(file.stem)
+        except Exception as err:
+            raise ModelError(f"{key}: importing {str(file)!r} failed ({type(err).__name__}: {err}); fix the file "
+                             "and run again") from err
+        if Path(module.__file__ or "").resolve() != file.resolve():
+            raise ModelError(f"{key}: {str(file)!r} is shadowed by the module {file.stem!r} of {module.__file__}; "
+                             "rename the file")
+    else:
+        module_path, _, attr = reference.rpartition(".")
+        if not module_path:
+            raise ModelError(f"{key}: {reference!r} is neither 'file.py:Name' nor 'package.module.Name'")
+        sys.path.insert(0, str(Path.cwd()))
+        try:
+            module = importlib.import_module(module_path)
+        except Exception as err:
+            raise ModelError(f"{key}: importing {module_path!r} failed ({type(err).__name__}: {err}); fix it or "
+                             "give the file as 'path/file.py:Name'") from err
+        finally:
+            sys.path.remove(str(Path.cwd()))
+    if not hasattr(module, attr):
+        raise ModelError(f"{key}: {reference!r}: the module has no {attr!r}")
+    return getattr(module, attr)
+
+
+def spec(entry, index=None):
+    """The ModelSpec of a `models:` entry: a built-in's name, a mapping {name, class_path, init_args, label, lrp,
+    canonizers} (the user model's class is imported here) or a ModelSpec (returned as it is). `index`: the entry's
+    place in the config's `models:` list, for error messages."""
+    if isinstance(entry, ModelSpec):
+        return entry
+    if isinstance(entry, str):
+        if entry not in BUILTINS:
+            raise ValueError(f"unknown model {entry!r}; valid names: {', '.join(MODELS)} (or a mapping with "
+                             "name and class_path for a model of your own)")
+        return BUILTINS[entry]
+    key = f"models[{index}]" if index is not None else f"models (entry {entry['name']!r})"
+    factory = import_object(entry["class_path"], f"{key}.class_path")
+    if not callable(factory):
+        raise ModelError(f"{key}.class_path: {entry['class_path']!r} is not a class")
+    return ModelSpec(entry["name"], factory, entry.get("label") or entry["name"], dict(entry.get("init_args") or {}),
+                     entry["class_path"], {**LRP_DEFAULTS, **(entry.get("lrp") or {})}, entry.get("canonizers"),
+                     groups="modules", key=key)
 
 
 def build(name, window, n_mics=16):
-    """A fresh model by workflow name for windows of `window` samples."""
-    return architecture(name)(window=window, n_mics=n_mics)
+    """A fresh model (torch module) of a `models:` entry (see `spec`) for windows of `window` samples."""
+    return spec(name).build(window, n_mics)
 
 
 def _replace_advice(name, window):
@@ -181,13 +321,15 @@ def _replace_advice(name, window):
 
 
 def load(name, checkpoint, window, n_mics=16, user_file=False):
-    """A model built by name with a checkpoint's weights (strict: names and shapes must match), in eval mode.
+    """A model (torch module) built from a `models:` entry (see `spec`) with a checkpoint's weights (strict: names and
+    shapes must match), in eval mode.
 
     Raises RuntimeError naming the file, the original error and what to do when it cannot be read (not a
     torch file, truncated, corrupt), does not fit the architecture or holds NaN weights. `user_file=True`: the
     user's own checkpoint (config key `pretrained`), which no rule builds, so the advice is to replace it.
     """
-    model = build(name, window, n_mics)
+    model_spec = spec(name)
+    model, name = model_spec.build(window, n_mics), model_spec.name
     try:
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
         if not isinstance(state, Mapping):

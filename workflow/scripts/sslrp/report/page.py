@@ -24,7 +24,7 @@ from pathlib import Path
 from .. import io, names
 from ..explain import conservation, manipulation
 from ..localize import srp
-from ..names import MODEL_LABELS
+from ..names import model_label
 from . import verdict
 from .plots import condition_label
 from .tables import pair_label
@@ -42,7 +42,7 @@ class PageSpec:
     """Everything the page shows besides the files it links.
 
     conditions: condition names ("SNR_25_T60_0.15", ...) in config order, one section each.
-    models: model keys from the config (a subset of MODEL_LABELS); the page orders them as the seed.
+    models: model names from the config; the page orders the built-ins as the seed, then the others in config order.
     localization_table, tdoa_table: markdown pipe tables ("| a | b |\\n|---|---|\\n| 1 | 2 |").
     t60_rows: (condition name, target T60 [s], measured T60 [s]) per condition.
     config_yaml: the configuration the results were made with, as YAML text.
@@ -79,9 +79,6 @@ class PageSpec:
     recordings: tuple = ()
 
     def __post_init__(self):
-        unknown = set(self.models) - set(MODEL_LABELS)
-        if unknown:
-            raise ValueError(f"unknown models {sorted(unknown)}; known: {sorted(MODEL_LABELS)}")
         have = {(s["model"], s["condition"]) for s in self.summaries}
         missing = [(m, c) for m in self.models for c in self.conditions if (m, c) not in have]
         if missing:
@@ -102,7 +99,7 @@ def page_blocks(spec):
     """The page as an ordered list of blocks (see the comment above for the kinds)."""
     blocks = [("heading", 2, "Manipulation of relevant input features", False)]
     for model in _ordered(spec.models, MANIPULATION_ORDER):
-        blocks += [("heading", 3, MODEL_LABELS[model], True),
+        blocks += [("heading", 3, model_label(model), True),
                    ("image", names.manipulation_figure(model))]
     blocks += _manipulation_blocks(spec)
     blocks += [("heading", 2, "Feature Inspection", False), ("text", INTRO), ("text", verdict_tally(spec))]
@@ -114,8 +111,8 @@ def page_blocks(spec):
 
 
 def _ordered(models, order):
-    """`models` in the seed's `order`."""
-    return [m for m in order if m in models]
+    """`models` in the seed's `order` (the built-ins), then the others (models of your own) in their order."""
+    return [m for m in order if m in models] + [m for m in models if m not in order]
 
 
 def verdict_tally(spec):
@@ -184,7 +181,7 @@ def _manipulation_blocks(spec):
     by_model = {}
     for c in spec.manipulation_results:
         by_model.setdefault(c["model"], []).append(c)
-    findings = [manipulation_finding(MODEL_LABELS[m], by_model[m])
+    findings = [manipulation_finding(model_label(m), by_model[m])
                 for m in _ordered(spec.models, MANIPULATION_ORDER) if m in by_model]
     has_lerf = any("lerf" in c for c in spec.manipulation_results)
     return [("list", findings)] + ([("text", SIGNED_LERF)] if has_lerf else [])
@@ -200,7 +197,7 @@ def replicate_note(spec):
         statuses = [spec.verdict(m, c, r).status for r in range(n)]
         if len(set(statuses)) > 1:
             tally = ", ".join(f"{s} in {statuses.count(s)}" for s in dict.fromkeys(statuses))
-            differing.append(f"{MODEL_LABELS[m]} ({condition_label(c)}): {tally}")
+            differing.append(f"{model_label(m)} ({condition_label(c)}): {tally}")
     agreement = (f"Replicate 0's verdict holds for every replicate in all {len(pairs)} model x condition pairs."
                  if not differing else
                  f"Replicate 0's verdict holds for every replicate in {len(pairs) - len(differing)} of {len(pairs)} "
@@ -216,7 +213,7 @@ def _condition_blocks(spec, condition):
     files."""
     blocks = [("heading", 2, condition_label(condition, sep=" "), False)]
     for model in _ordered(spec.models, INSPECTION_ORDER):
-        name = MODEL_LABELS[model]
+        name = model_label(model)
         blocks += [("heading", 4, name, False), ("text", verdict.sentence(name, spec.verdict(model, condition)))]
         for extreme in names.EXTREMES:
             blocks += [
@@ -235,7 +232,7 @@ def _table_blocks(spec):
     t60 += [f"| {condition_label(c)} | {target:g} | {measured:.3f} |"
             for c, target, measured in spec.t60_rows if c not in recorded]
     and_srp = " and SRP-PHAT" if any(s["model"] == srp.NAME for s in spec.summaries) else ""
-    verdicts = [f"{condition_label(c)}: {verdict.sentence(MODEL_LABELS[m], spec.verdict(m, c))}"
+    verdicts = [f"{condition_label(c)}: {verdict.sentence(model_label(m), spec.verdict(m, c))}"
                 for c in spec.conditions for m in _ordered(spec.models, MANIPULATION_ORDER)]
     return [
         ("heading", 2, "Localization error", False),
@@ -269,13 +266,13 @@ def tdoa_finding(result, models):
             r = s.get("correlation")
             r = "" if name == "constant" else " (r –)" if r is None else f" (r {r:.2f})"
             what = {"microphone": "microphones", "constant": "constant"}.get(
-                name, f"{MODEL_LABELS.get(name, name)} relevance")
+                name, f"{model_label(name)} relevance")
             return f"{what} {s['anomaly_percent']:.1f} %{r}"
 
         text = (f"{condition_label(result['condition'])}, mics {pair_label(entry['pair'])} (true delays within "
                 f"±{entry['largest_true_delay']:.1f} samples): anomalies of "
                 + ", ".join(said(n) for n in ("microphone", *models, "constant") if n in signals) + ".")
-        verdicts = [f"{MODEL_LABELS[m]}'s relevance "
+        verdicts = [f"{model_label(m)}'s relevance "
                     + ("beats the constant" if signals[m]["anomaly_percent"] < constant else
                        "does no better than the constant") for m in models if m in signals]
         if verdicts:
@@ -302,7 +299,7 @@ def tdoa_tally(results, model):
         return f"{min(rs):.2f} to {max(rs):.2f}" if rs else "undefined (constant estimates)"
 
     first = pair_label(results[0]["pairs"][0]["pair"])
-    return (f"{MODEL_LABELS.get(model, model)}: its relevance gives fewer anomalies than the microphones on the "
+    return (f"{model_label(model)}: its relevance gives fewer anomalies than the microphones on the "
             f"paper's pair ({first}) in {fewer_than_mics} of {len(paper)} conditions (the paper's finding), but fewer "
             f"than the constant guess in {fewer_than_constant} of {len(cases)} condition x pair cases; its estimates "
             f"correlate {span(model)} with the true delay (microphones {span('microphone')}).")
@@ -369,14 +366,14 @@ def _sanity_blocks(spec):
     if not spec.sanity_results:
         return []
     by_key = {(r["model"], r["condition"]): r for r in spec.sanity_results}
-    findings = [f"{MODEL_LABELS[m]}, {condition_label(c)}: "
+    findings = [f"{model_label(m)}, {condition_label(c)}: "
                 f"{randomization_finding(by_key[m, c], spec.max_similarity)}"
                 for m in _ordered(spec.models, MANIPULATION_ORDER) for c in spec.conditions]
     medians = [r["conservation"]["median"] for r in spec.sanity_results]
     blocks = [("heading", 2, "Sanity checks of the explanations", False), ("text", SANITY_INTRO),
               ("list", findings)]
     for model in _ordered(spec.models, MANIPULATION_ORDER):
-        blocks += [("heading", 3, MODEL_LABELS[model], True), ("image", names.randomization_figure(model))]
+        blocks += [("heading", 3, model_label(model), True), ("image", names.randomization_figure(model))]
     return blocks + [("table", spec.sanity_table), ("text", conservation.sentence(medians))]
 
 

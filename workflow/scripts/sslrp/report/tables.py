@@ -155,7 +155,13 @@ def srg_rows(curves):
     return out
 
 
-SIGNAL_LABELS = {"microphone": "Mic", **names.MODEL_LABELS, "constant": "Constant"}
+SIGNAL_LABELS = {"microphone": "Mic", "constant": "Constant"}  # the TDoA estimators that are not a model's relevance
+
+
+def _signal_order(name):
+    # TDoA columns: the microphones, the models' relevance (built-ins in the paper's order), the constant.
+    builtin = names.MODELS.index(name) if name in names.MODELS else len(names.MODELS)
+    return {"microphone": 0, "constant": 2}.get(name, 1), builtin, name
 
 
 def pair_label(pair):
@@ -174,9 +180,8 @@ def tdoa_rows(results):
         for entry in r["pairs"]:
             row = {"condition": r["condition"], "pair": pair_label(entry["pair"]),
                    "largest true delay [samples]": entry["largest_true_delay"]}
-            known = list(SIGNAL_LABELS)  # microphones, the models, the constant: in this order
-            for name in sorted(entry["signals"], key=lambda n: (known.index(n) if n in known else len(known), n)):
-                s, label = entry["signals"][name], SIGNAL_LABELS.get(name, name)
+            for name in sorted(entry["signals"], key=_signal_order):
+                s, label = entry["signals"][name], SIGNAL_LABELS.get(name) or names.model_label(name)
                 row[f"{label} anomalies [%]"] = s["anomaly_percent"]
                 row[f"{label} MAE [samples]"] = _nan_if_none(s["mae"])
                 if name != "constant":
@@ -211,7 +216,7 @@ def sanity_rows(results):
     out = []
     for r in results:
         trained, randomized = r["randomization"][0], r["randomization"][-1]
-        out.append({"model": names.MODEL_LABELS.get(r["model"], r["model"]), "condition": r["condition"],
+        out.append({"model": names.model_label(r["model"]), "condition": r["condition"],
                     "Spearman, all layers randomized": randomized["spearman"],
                     "TDoA anomalies, trained [%]": trained["tdoa_anomaly_percent"],
                     "TDoA anomalies, randomized [%]": randomized["tdoa_anomaly_percent"],
