@@ -76,7 +76,13 @@ def test_every_ordering_has_its_own_colour_and_every_model_a_label():
     assert list(plots.ORDERING_COLORS) == list(names.ORDERINGS)
     assert len(set(plots.ORDERING_COLORS.values())) == len(names.ORDERINGS)
     assert set(names.MODEL_LABELS) == set(names.MODELS) == set(names.MIN_WINDOW)
-    assert {k: tables.SIGNAL_LABELS[k] for k in names.MODELS} == names.MODEL_LABELS
+    assert {k: names.model_label(k) for k in names.MODELS} == names.MODEL_LABELS
+    assert names.model_label("my_net") == "my_net"  # a model of your own is labelled by its name
+    rows = tables.tdoa_rows([{"condition": "c", "pairs": [{"pair": [0, 1], "largest_true_delay": 1.0, "signals": {
+        k: {"anomaly_percent": 0.0, "mae": 0.0, "correlation": None}
+        for k in ("constant", "my_net", "sample_cnn", "microphone", "loc_cnn")}}]}])
+    assert [k.split()[0] for k in rows[0] if k.endswith("anomalies [%]")] == [
+        "Mic", "LocCNN", "SampleCNN", "my_net", "Constant"]
 
 
 @pytest.mark.parametrize("name", names.MODELS)
