@@ -1,10 +1,47 @@
 """Plain reference implementations of optimized package code: slow, obviously right, for tests and the developer
-benchmarks (dev/) to compare the package against."""
+benchmarks (dev/) to compare the package against.
+
+The manipulation reference shares nothing with `sslrp.explain.manipulation` but its list of percents: it
+ranks the samples, counts the removed ones and computes the imputed values itself, so a fault in any of
+those (not only in the batching) makes the two disagree.
+"""
 
 import numpy as np
 
-from sslrp.explain.manipulation import PERCENTS, fill_values, n_removed, removal_keys
+from sslrp.explain.manipulation import PERCENTS
 from sslrp.names import PAPER_ORDERINGS
+
+
+def ranking_reference(window, attribution, ordering, random_keys=None, least_first=False):
+    """Flat sample indices of one window, removed first to last: sorted by -attribution (highest signed
+    value first), by -|x| for "energy", by the drawn uniform keys for "random"; `least_first` sorts by
+    +attribution (+|x|) instead. Ties keep index order (a stable sort)."""
+    if ordering == "random":
+        return np.argsort(random_keys, kind="stable")
+    if ordering == "energy":
+        score = np.abs(np.asarray(window, np.float32).ravel())
+    else:
+        maps = attribution if isinstance(attribution, dict) else {"relevance": attribution}
+        score = np.asarray(maps[ordering], np.float32).ravel()
+    score = score if least_first else -score
+    return np.argsort(score + np.float32(0), kind="stable")  # + 0: -0.0 and +0.0 tie, as numbers
+
+
+def fill_reference(window, imputation, noise=None):
+    """The values removed samples of one window [M, W] take (float32, flat): 0, each microphone's mean over
+    the window, or `noise` (standard normal, [M, W]) times each microphone's standard deviation."""
+    window = np.asarray(window, np.float64)
+    if imputation == "zeros":
+        values = np.zeros_like(window)
+    elif imputation == "mean":
+        values = np.repeat(window.sum(axis=1, keepdims=True) / window.shape[1], window.shape[1], axis=1)
+    elif imputation == "noise":
+        centred = window - window.sum(axis=1, keepdims=True) / window.shape[1]
+        std = np.sqrt((centred ** 2).sum(axis=1, keepdims=True) / window.shape[1])
+        values = noise * std
+    else:
+        raise ValueError(imputation)
+    return values.astype(np.float32).ravel()
 
 
 def manipulation_curve_reference(predict_fn, windows, positions_true, relevance, rng,
@@ -12,29 +49,34 @@ def manipulation_curve_reference(predict_fn, windows, positions_true, relevance,
                                  imputation="zeros", fill_rng=None):
     """The plain algorithm: the same result as `sslrp.explain.manipulation.manipulation_curve`.
 
-    For every ordering and P, each window is sorted again and its samples are replaced one by one in
-    a Python loop (numpy's stable argsort on the same keys as `removal_order`). Random keys are
-    drawn once for all windows: the same stream the batched version consumes batch by batch; so are the
-    imputed values (per batch of `batch_size` windows, in order).
+    For every ordering and P, each window is ranked again (`ranking_reference`) and its top round(P/100 * M*W)
+    samples are replaced one by one in a Python loop by their `fill_reference` values. The random keys are
+    one uniform float32 draw per sample from `rng`, the noise one standard normal float32 draw per sample
+    from `fill_rng` per batch of `batch_size` windows: the streams the package documents it consumes.
     """
     windows = np.asarray(windows, np.float32)
     n, size = len(windows), windows[0].size
     flat = windows.reshape(n, size)
-    keys = {o: removal_keys(windows, relevance, o, rng, least_first) for o in orderings}
-    fills = [fill_values(windows[lo:lo + batch_size], imputation, fill_rng) for lo in range(0, n, batch_size)]
-    fill = None if imputation == "zeros" else np.concatenate(fills)
+    random_keys = rng.random((n, size), dtype=np.float32) if "random" in orderings else None
+    noise = (np.concatenate([fill_rng.standard_normal(windows[lo:lo + batch_size].shape, dtype=np.float32)
+                             for lo in range(0, n, batch_size)]) if imputation == "noise" else [None] * n)
+    fills = [fill_reference(windows[w], imputation, noise[w]) for w in range(n)]
     abs_sum = np.zeros((len(orderings), len(percents)))
     for i, ordering in enumerate(orderings):
         for j, percent in enumerate(percents):
+            removed = int(round(percent * size / 100))
             perturbed = flat.copy()
             for w in range(n):
-                order = np.argsort(keys[ordering][w], kind="stable")
-                for idx in order[: n_removed(percent, size)]:
-                    perturbed[w, idx] = 0.0 if fill is None else fill[w, idx]
-            perturbed_windows = perturbed.reshape(windows.shape)
-            pred = np.concatenate([predict_fn(perturbed_windows[lo:lo + batch_size])
+                attribution = (None if relevance is None else
+                               {o: m[w] for o, m in relevance.items()} if isinstance(relevance, dict) else relevance[w])
+                order = ranking_reference(windows[w], attribution, ordering,
+                                          None if random_keys is None else random_keys[w], least_first)
+                for idx in order[:removed]:
+                    perturbed[w, idx] = fills[w][idx]
+            pred = np.concatenate([predict_fn(perturbed[lo:lo + batch_size].reshape((-1,) + windows.shape[1:]))
                                    for lo in range(0, n, batch_size)])
-            abs_sum[i, j] = np.sum(np.abs(np.asarray(pred, float) - np.asarray(positions_true, float)))
+            abs_sum[i, j] = sum(abs(float(p) - float(t))
+                                for p, t in zip(np.ravel(pred), np.ravel(np.asarray(positions_true, float))))
     mae_table = abs_sum / (3 * n)
     return {"percents": [int(p) for p in percents], "n_windows": int(n),
             "mae": {o: mae_table[i].tolist() for i, o in enumerate(orderings)}}
