@@ -80,6 +80,44 @@ def test_selection_picks_the_smallest_and_largest_mean_euclidean_error(trained, 
     assert picks["max"]["euclidean_error"] == pytest.approx(max(means.values()))
 
 
+def test_warm_start_keeps_the_checkpoint_and_scales_by_its_own_conditions_data(trained, step_script, tiny_dataset,
+                                                                               tmp_path, monkeypatch):
+    """train.run with `init` (a warm start in a chain) starts from that checkpoint's weights and derives its input
+    gain and target standardization from the data it is given, not from the condition the checkpoint came from.
+    The second condition is the tiny dataset with 3x louder windows and sources 0.4 m further along x; lr 0 keeps
+    the weights where they start, so the written checkpoint must be the given one (unfold and fold cancel)."""
+    import h5py
+
+    from sslrp.localize import scaling
+
+    louder = tmp_path / "louder.h5"
+    louder.write_bytes(tiny_dataset.read_bytes())
+    with h5py.File(louder, "r+") as f:
+        for split in ("train", "val", "test"):
+            f[f"{split}/windows"][...] = 3 * f[f"{split}/windows"][...]
+            f[f"{split}/position"][...] = f[f"{split}/position"][...] + [0.4, 0.0, 0.0]
+    used = []
+    unfold = scaling.Scaling.unfold
+    monkeypatch.setattr(scaling.Scaling, "unfold", lambda self, model: used.append(self) or unfold(self, model))
+    out = tmp_path / "warm.pth"
+    settings = SETTINGS | {"lr": 0.0, "max_epochs": 1, "input_gain": True, "standardize_targets": True,
+                           "init_bias_to_mean": True}
+    step_script("train").run(str(louder), out, tmp_path / "h.csv", tmp_path / "c.png", "loc_cnn", 512, 16, settings,
+                             7, "cpu", 2, init=str(trained / "loc_cnn.pth"), log=str(tmp_path / "log"))
+    assert "warm start from" in (tmp_path / "log").read_text()
+    given, written = (torch.load(p, weights_only=True) for p in (trained / "loc_cnn.pth", out))
+    for name in given:  # float32 through x * gain / gain: a few ulps
+        torch.testing.assert_close(written[name], given[name], rtol=1e-5, atol=1e-6)
+    # The scaling it trained in, by hand from the louder condition's training split (< 4096 windows: all)
+    train = dataset.read_split(louder, "train")
+    (scale,) = used
+    assert scale.gain == pytest.approx(1 / np.sqrt(np.mean(train.windows.astype(float) ** 2)), rel=1e-9)
+    assert scale.mean == pytest.approx(train.position.mean(axis=0), rel=1e-9)
+    assert scale.std == pytest.approx(train.position.std(axis=0), rel=1e-9)
+    original = dataset.read_split(tiny_dataset, "train")
+    assert scale.gain == pytest.approx(1 / np.sqrt(np.mean(original.windows.astype(float) ** 2)) / 3, rel=1e-6)
+
+
 def test_pretrained_checkpoint_is_adopted_instead_of_training(trained, step_script, tiny_dataset, tmp_path):
     out = tmp_path / "adopted.pth"
     step_script("train").run(str(tiny_dataset), out, tmp_path / "h.csv", tmp_path / "c.png", "loc_cnn", 512, 16,
