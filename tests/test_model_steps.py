@@ -163,6 +163,31 @@ def test_relevance_manipulation_and_tdoa_steps_agree_with_the_test_split(trained
         assert result["signals"][name] == pytest.approx(expected, rel=1e-9, nan_ok=True), name
 
 
+def test_explain_target_prediction_starts_lrp_from_the_models_own_output(trained, step_script, tiny_dataset,
+                                                                         tmp_path):
+    """`explain.target: prediction` reaches the relevance step, which then explains the model's prediction: the
+    stored targets are the forward pass of the checkpoint (computed here with torch), not the true positions,
+    and the relevance is LRP started from them."""
+    from sslrp import step_settings
+    from sslrp.explain import lrp
+
+    config = configuration.validate({"conditions": [{"t60": 0.3, "snr": 20}], "explain": {"target": "prediction"}})
+    settings = step_settings.relevance(config, "loc_cnn")
+    assert settings["target"] == "prediction"
+    rel_path = tmp_path / "relevance.h5"
+    step_script("relevance").run(str(tiny_dataset), trained / "loc_cnn.pth", rel_path, "loc_cnn", 512, 16,
+                                 settings["target"], settings["gate"], 8, "cpu", 2)
+    test = dataset.read_split(tiny_dataset, "test")
+    relevance, targets = dataset.read_relevance(rel_path, test, targets=True)
+    model = models.load("loc_cnn", trained / "loc_cnn.pth", 512).eval()
+    with torch.no_grad():
+        predicted = model(torch.from_numpy(test.windows)).numpy()
+    np.testing.assert_allclose(targets, predicted, rtol=1e-5, atol=1e-6)
+    assert np.abs(targets - test.position[test.source]).max() > 1e-3  # not the ground truth
+    np.testing.assert_allclose(relevance, lrp.relevance(model, "loc_cnn", test.windows, predicted, 8),
+                               rtol=1e-4, atol=1e-6 * np.abs(relevance).max())
+
+
 def test_sanity_step_randomizes_layer_by_layer_and_measures_conservation(trained, step_script, tiny_dataset,
                                                                          tmp_path):
     from sslrp import metrics
