@@ -204,17 +204,25 @@ def test_sanity_step_randomizes_layer_by_layer_and_measures_conservation(trained
     steps = result["randomization"]
     assert [s["layer"] for s in steps] == ["none", *(label for label, _ in randomization.cascade(
         models.build("loc_cnn", 512)))]
-    assert steps[0]["spearman"] == pytest.approx(1.0) and steps[-1]["spearman"] < 0.99
-    unperturbed = json.loads((trained / "summary.json").read_text())
-    assert steps[0]["model_mae"] < unperturbed["mae"] * 10 and steps[1]["model_mae"] != steps[0]["model_mae"]
-
+    assert steps[0]["spearman"] == pytest.approx(1.0)
+    # Deterministic (the seeded 2-epoch model, seeded re-initializations, 4 windows): the last step measured 0.443
+    # (depths 1-6: 0.95, 0.92, 0.68, 0.70, 0.52, 0.57). The bound leaves room for float differences across CPUs;
+    # a cascade that re-initializes nothing (1.0) or stops a layer early (>= 0.52) leaves it.
+    assert steps[-1]["spearman"] == pytest.approx(0.443, abs=0.05)
+    # Depth 0 is the trained model: its MAE on the explained windows is the evaluation's on those rows.
     test = dataset.read_split(tiny_dataset, "test")
+    rows = randomization.subset(4, len(test.windows), 7)
+    evaluated = read_csv(trained / "windows.csv")
+    errors = [abs(float(evaluated[r][f"{c}_pred"]) - float(evaluated[r][c])) for r in rows for c in "xyz"]
+    assert steps[0]["model_mae"] == pytest.approx(np.mean(errors), rel=1e-5)
+    # Re-initialized layers ruin the localization: measured 2.86 m at every depth against 0.076 m trained.
+    assert all(s["model_mae"] > 10 * steps[0]["model_mae"] for s in steps[1:])
+
     relevance, targets = dataset.read_relevance(rel_path, test, targets=True)
     expected = np.median(relevance.reshape(len(relevance), -1).sum(axis=1) / targets.sum(axis=1))
     assert result["conservation"]["median"] == pytest.approx(expected, rel=1e-6)
     assert result["conservation"]["n_windows"] == len(test.windows)
     # the microphones' TDoA is GCC-PHAT on the same fixed subset of windows the cascade explains
-    rows = randomization.subset(4, len(test.windows), 7)
     attrs = dataset.read_attrs(tiny_dataset)
     delay = geometry.direct_path_tdoa(test.position[test.source[rows]], np.asarray(attrs["mics"]), [7, 8],
                                       attrs["fs"], 343.0)
