@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 
 from conftest import REPO
@@ -64,11 +65,25 @@ def test_page_says_what_the_sanity_checks_found(tiny_workflow_run):
 
 
 def test_relevance_matches_the_test_windows(tiny_workflow_run):
+    """The stored relevance is the LRP of the trained SampleCNN for each test window, started from the window's
+    true position (explain.target: ground_truth): recomputed here for a few windows from the checkpoint."""
+    from sslrp.data import dataset
+    from sslrp.explain import lrp
+    from sslrp.localize import models
+
     data = tiny_workflow_run / "results" / "data" / "SNR_20_T60_0.2.h5"
     rel = tiny_workflow_run / "results" / "relevance" / "sample_cnn" / "SNR_20_T60_0.2.h5"
     with h5py.File(data) as d, h5py.File(rel) as r:
         assert r["relevance"].shape == d["test/windows"].shape
         assert (r["source"][:] == d["test/source"][:]).all()
+    test = dataset.read_split(data, "test")
+    stored, targets = dataset.read_relevance(rel, test, targets=True)
+    rows = [0, len(test.windows) // 2, len(test.windows) - 1]
+    np.testing.assert_array_equal(targets[rows], test.position[test.source[rows]].astype(np.float32))
+    model = models.load("sample_cnn", tiny_workflow_run / "results" / "models" / "sample_cnn" / "SNR_20_T60_0.2.pth",
+                        test.windows.shape[2])
+    again = lrp.relevance(model, "sample_cnn", test.windows[rows], targets[rows])
+    np.testing.assert_allclose(stored[rows], again, rtol=1e-4, atol=1e-5 * np.abs(again).max())
 
 
 def test_every_rule_left_a_log(tiny_workflow_run):
