@@ -13,6 +13,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+import soundfile
 
 from conftest import REPO
 from tiny_workflow import snakemake
@@ -22,19 +23,27 @@ def test_every_page_file_is_produced_with_the_seed_names(tiny_workflow_run):
     figures = tiny_workflow_run / "results" / "page" / "figures"
     conds = ["SNR_20_T60_0.2", "SNR_10_T60_0.4"]
     for model in ("loc_cnn", "sample_cnn"):
-        assert (figures / f"manipulation__{model}_.png").stat().st_size > 0
-        assert (figures / f"randomization_{model}.png").stat().st_size > 0
+        for name in (f"manipulation__{model}_.png", f"randomization_{model}.png"):
+            assert (figures / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
         for cond in conds:
             for extreme in ("min", "max"):
                 stem = f"{model}_{cond}_error_{extreme}"
-                for name in (f"ex_gcc_relevance_{stem}.png", f"audio_microphone_{stem}.wav",
-                             f"audio_relevance_{stem}.wav"):
-                    assert (figures / name).stat().st_size > 0, name
+                assert (figures / f"ex_gcc_relevance_{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+                for name in (f"audio_microphone_{stem}.wav", f"audio_relevance_{stem}.wav"):
+                    info = soundfile.info(figures / name)  # the source's test windows, played at 16 kHz
+                    assert info.samplerate == 16000 and info.frames > 0.2 * 16000, (name, info)
     page = (tiny_workflow_run / "results" / "page" / "index.md").read_text()
     assert all(cond in page for cond in conds)
-    for table in ("localization", "manipulation", "tdoa", "sanity", "conservation", "randomization"):
-        rows = (tiny_workflow_run / "results" / "tables" / f"{table}.csv").read_text().splitlines()
-        assert len(rows) > 1 + len(conds) - 1
+    # Rows: 2 models x 2 conditions (+ SRP-PHAT's 2) for localization; manipulation per model x (2 conditions and
+    # their pool) x 3 orderings; TDoA one per condition; the cascades have 1 + 7 (LocCNN) and 1 + 8 (SampleCNN)
+    # steps per condition.
+    expected = {"localization": 6, "manipulation": 2 * 3 * 3, "tdoa": 2, "sanity": 4, "conservation": 4,
+                "randomization": 2 * (1 + 7) + 2 * (1 + 8)}
+    for table, count in expected.items():
+        with open(tiny_workflow_run / "results" / "tables" / f"{table}.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == count, (table, len(rows))
+        assert {r["condition"] for r in rows} - {"pooled"} == set(conds), table
 
 
 def test_page_and_table_say_whether_each_model_localizes(tiny_workflow_run):
@@ -86,11 +95,28 @@ def test_relevance_matches_the_test_windows(tiny_workflow_run):
     np.testing.assert_allclose(stored[rows], again, rtol=1e-4, atol=1e-5 * np.abs(again).max())
 
 
-def test_every_rule_left_a_log(tiny_workflow_run):
+# What each step's log says when the step did its work (a line every run of it writes).
+LOG_LINES = {"corpus": r"6 utterances, ", "simulate": r"measured T60 \(median over the shard's sources\)",
+             "gather": r"test: 3 sources, \d+ windows", "train": r"epoch 2/2: .*\n.*done after epoch 2",
+             "evaluate": r"test MAE \d", "relevance": r"\d+ windows, output relevance = ground_truth",
+             "select": r"error_min: source .*\n.*error_max: source", "manipulation": r"random: 0%=.* AOPC=",
+             "tdoa": r"microphone: anomalies .* %, MAE", "sanity": r"conservation: median ratio",
+             "render": r"\w"}
+
+
+def test_every_rule_left_a_log_saying_what_it_did(tiny_workflow_run):
     folder = tiny_workflow_run / "logs"
-    logs = {p.relative_to(folder).parts[0].removesuffix(".log") for p in folder.rglob("*.log")}
-    assert {"corpus", "simulate", "gather", "train", "evaluate", "relevance", "select", "manipulation",
-            "tdoa", "tables", "render"} <= logs
+    logs = {}
+    for path in folder.rglob("*.log"):
+        logs.setdefault(path.relative_to(folder).parts[0].removesuffix(".log"), []).append(path)
+    assert set(LOG_LINES) | {"tables"} <= set(logs)
+    for step, pattern in LOG_LINES.items():
+        for path in logs[step]:
+            text = path.read_text()
+            assert re.search(pattern, text), (path, text[-1000:])
+    for paths in logs.values():
+        for path in paths:
+            assert "Traceback" not in path.read_text(), path
 
 
 @pytest.mark.skipif(not os.environ.get("CI") and not Path("/usr/bin/chromium").exists(),
