@@ -136,7 +136,22 @@ def test_report_bundles_the_results_and_renders_cleanly(tiny_workflow_run):
     done = snakemake(tiny_workflow_run, "--report", "report.html")
     assert done.returncode == 0, done.stderr[-3000:]
     report = (tiny_workflow_run / "report.html").read_text()
-    assert len(report) > 100_000
+    # Every output the rules mark report(...) is in it: per model and condition the training history and curve
+    # and the positions figure, per rendered source its figure and both sounds, the figures over conditions, the
+    # eight tables and the page.
+    runs = [f"{model}/{cond}" for model in ("loc_cnn", "sample_cnn") for cond in ("SNR_20_T60_0.2", "SNR_10_T60_0.4")]
+    sources = [f"{run.replace('/', '_')}_error_{extreme}" for run in runs for extreme in ("min", "max")]
+    per_source = (("ex_gcc_relevance", "png"), ("audio_microphone", "wav"), ("audio_relevance", "wav"))
+    expected = {*(f"results/models/{run}.{ext}" for run in runs for ext in ("csv", "png")),
+                *(f"results/evaluation/{run}/positions.png" for run in runs),
+                *(f"results/page/figures/{kind}_{s}.{ext}" for s in sources for kind, ext in per_source),
+                *(f"results/page/figures/{name}.png" for name in ("manipulation__loc_cnn_", "manipulation__sample_cnn_",
+                                                                  "randomization_loc_cnn", "randomization_sample_cnn")),
+                *(f"results/tables/{t}.csv" for t in ("localization", "manipulation", "aopc", "srg", "tdoa",
+                                                      "randomization", "sanity", "conservation")),
+                "results/page/index.html"}
+    found = set(re.findall(r"results/[\w./-]+\.(?:png|csv|wav|html)", report))
+    assert len(expected) == 49 and expected <= found, sorted(expected - found)
     assert "LRP for end-to-end speech source localization" in report  # the front page (workflow/report/workflow.rst)
     # docutils reports problems in the front page or a caption as "(WARNING/2)", "(ERROR/3)", "(SEVERE/4)"
     messages = re.findall(r".*\((?:WARNING|ERROR|SEVERE)/\d\).*", done.stdout + done.stderr)
