@@ -389,11 +389,11 @@ def test_temporaries_of_running_jobs_are_kept(tmp_path):
     assert running.exists()
 
 
-def test_advised_command_rebuilds_a_broken_dataset(tiny_workflow_run, tmp_path):
+def test_advised_command_plans_the_rebuild_of_a_broken_dataset(tiny_workflow_run, tmp_path):
     """After a complete run, a corrupt dataset fails its reader with a command; plain `snakemake` after
     deleting it (the old advice) plans nothing for it, the advised command plans the dataset and everything
     made from it. (`--rerun-triggers mtime` in the plain run keeps edits of rules or scripts made since the
-    run from planning jobs of their own.)"""
+    run from planning jobs of their own.) A dry run: really rebuilding the dataset costs minutes on 2 cores."""
     from test_rerun import planned_jobs
     from tiny_workflow import snakemake
 
@@ -418,10 +418,3 @@ def test_advised_command_rebuilds_a_broken_dataset(tiny_workflow_run, tmp_path):
     for rule in ("simulate_shard", "gather_dataset", "train", "evaluate", "relevance", "manipulation", "tdoa"):
         assert (rule, cond) in rules, (rule, sorted(rules))
     assert ("gather_dataset", "SNR_10_T60_0.4") not in rules
-    # and it does rebuild it: run for the dataset alone (its downstream jobs are planned above), the file is
-    # read again and holds what the intact run's file held (the simulation is seeded).
-    rebuilt = snakemake(workdir, "--forcerun", advised, data)
-    assert rebuilt.returncode == 0, rebuilt.stderr[-3000:]
-    again, intact = (dataset.read_split(folder / data, "test") for folder in (workdir, tiny_workflow_run))
-    np.testing.assert_array_equal(again.windows, intact.windows)
-    np.testing.assert_array_equal(again.position, intact.position)
