@@ -27,7 +27,7 @@ Fault classes covered (each test reproduces the fault and asserts the message; `
 | step CLI given an unknown --cond               | steps.StepParser       | unknown_condition_is_refused_by_...  |
 | temporary left by a killed job                 | io.atomic_path         | killed_job_leaves_no_temporary_...   |
 | (and a running job's temporary is kept)        |                        | temporaries_of_running_jobs_are_kept |
-| advice that fails ("delete it and re-run")     | io.rebuild_advice      | advised_command_rebuilds_a_broken... |
+| advice that fails ("delete it and re-run")     | io.rebuild_advice      | advised_command_plans_the_rebuild... |
 """
 
 import csv
