@@ -5,10 +5,11 @@ import json
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from sslrp import names
 from sslrp.data import dataset
-from sslrp.explain import attribution, lrp
+from sslrp.explain import attribution, batched, lrp
 from sslrp.localize import models
 
 WINDOW = 768  # the smallest multiple of 3 ** 6 / 2 both models accept (SampleCNN needs >= 729)
@@ -61,6 +62,72 @@ def test_one_step_integrated_gradients_is_gradient_times_input(batch):
                                settings={"integrated_gradients": {"steps": 1}})
     product = attribution.attribute("gradient_x_input", _loc("sample_cnn", model), windows, targets)
     np.testing.assert_allclose(ig, product, rtol=1e-5, atol=1e-10)
+
+
+def _gradient(model, x, targets):
+    """d(target . f(x))/dx by plain autograd: the reference for the zennit attributors."""
+    x = torch.as_tensor(x).clone().requires_grad_(True)
+    (model(x) * torch.as_tensor(targets)).sum().backward()
+    return x.grad.numpy()
+
+
+def test_integrated_gradients_is_the_right_riemann_sum_of_gradients_along_the_path(batch):
+    # steps = 4: x * mean of the gradients at x/4, 2x/4, 3x/4 and x (the path from the all-zero input).
+    windows, targets = batch
+    model = _model("loc_cnn")
+    ig = attribution.attribute("integrated_gradients", model, "loc_cnn", windows, targets, batch_size=2,
+                               settings={"integrated_gradients": {"steps": 4}})
+    expected = windows * sum(_gradient(model, k / 4 * windows, targets) for k in range(1, 5)) / 4
+    np.testing.assert_allclose(ig, expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
+    assert not np.allclose(ig, windows * _gradient(model, windows, targets), rtol=1e-2)  # the path matters
+
+
+def test_smoothgrad_is_the_magnitude_of_the_mean_gradient_over_noisy_copies(batch):
+    """n_samples = 4 from seed 5: three copies with Gaussian noise of std 0.1 x (each window's max - min), drawn
+    from torch's generator seeded with the seed (one batch: every window at once), and the noise-free input."""
+    windows, targets = batch
+    model = _model("loc_cnn")
+    smooth = attribution.attribute("smoothgrad", model, "loc_cnn", windows, targets, batch_size=3, seed=5,
+                                   settings={"smoothgrad": {"n_samples": 4, "noise_level": 0.1}})
+    x = torch.as_tensor(windows)
+    std = 0.1 * (x.amax(dim=(1, 2), keepdim=True) - x.amin(dim=(1, 2), keepdim=True))
+    with torch.random.fork_rng():
+        torch.manual_seed(5)
+        noisy = [x + torch.randn(x.shape) * std for _ in range(3)] + [x]
+    expected = np.abs(sum(_gradient(model, copy, targets) for copy in noisy) / 4)
+    np.testing.assert_allclose(smooth, expected, rtol=1e-4, atol=1e-6 * expected.max())
+    assert not np.allclose(smooth, np.abs(_gradient(model, windows, targets)), rtol=1e-2)  # the noise matters
+
+
+def test_epsilon_plus_flat_attributor_gives_flat_zplus_and_epsilon_values():
+    """The project's epsilon_plus_flat attributor on a small net (a first convolution of 2 non-overlapping
+    positions, a 1x1 convolution, a dense output; ReLUs between), against a hand computation: Epsilon on the
+    dense layer, ZPlus (positive weights and bias) on the inner convolution, Flat on the first (each output's
+    relevance spread evenly over its 6 inputs, whatever their values)."""
+    torch.manual_seed(1)
+    net = nn.Sequential(nn.Conv1d(2, 5, 3, stride=3), nn.ReLU(), nn.Conv1d(5, 4, 1), nn.ReLU(), nn.Flatten(),
+                        nn.Linear(8, 3)).eval()
+    windows = torch.randn(2, 2, 6).numpy()
+    targets = np.array([[1.5, 5.0, 1.2], [0.5, -2.0, 3.0]], np.float32)
+    rel = batched.attribute(net, lambda: attribution.attributor("epsilon_plus_flat", net, "loc_cnn"), windows,
+                            targets, batch_size=2)
+    w1, b1, w2, b2, w3, b3 = (p.detach().double().numpy() for p in net.parameters())
+    w1, w2, w_plus = w1.reshape(5, 6), w2[:, :, 0], np.maximum(w2[:, :, 0], 0)
+
+    def stabilized(z):
+        return z + 1e-6 * np.where(z >= 0, 1.0, -1.0)
+
+    for n in range(2):
+        x = windows[n].astype(float)
+        patches = np.stack([x[:, 3 * t:3 * t + 3].ravel() for t in range(2)], axis=1)  # [6 inputs, 2 positions]
+        a1 = np.maximum(w1 @ patches + b1[:, None], 0)  # [5, 2]
+        a2 = np.maximum(w2 @ a1 + b2[:, None], 0)  # [4, 2], flattened channel-major
+        r_a2 = (a2.ravel() * (w3.T @ (targets[n] / stabilized(w3 @ a2.ravel() + b3)))).reshape(4, 2)
+        r_a1 = a1 * (w_plus.T @ (r_a2 / stabilized(w_plus @ a1 + np.maximum(b2, 0)[:, None])))
+        share = r_a1.sum(axis=0) / stabilized(6.0)  # per position
+        expected = np.broadcast_to(np.repeat(share, 3), (2, 6))  # position t covers samples 3t..3t+2 of both mics
+        np.testing.assert_allclose(rel[n], expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
+        assert abs(share[0] - share[1]) > 1e-3 * np.abs(share).max()  # the two positions differ: not vacuous
 
 
 def test_occlusion_scores_each_microphone_tile_by_what_zeroing_it_leaves_of_target_dot_output(batch):

@@ -110,7 +110,9 @@ def test_attributes_describe_the_dataset(tiny_dataset, tiny_config):
     assert attrs["max_order"] == 2 and attrs["seed"] == 7
     assert attrs["room"] == [3.6, 8.2, 2.4]
     np.testing.assert_allclose(attrs["mics"], geometry.mic_positions(tiny_config["geometry"]))
-    assert 0 < attrs["t60_measured"] < 0.3  # max_order 2 cuts the decay short: measured, not assumed
+    # max_order 2 cuts the decay short: measured, not assumed. The seeded image-source RIRs give 0.1276 s; the
+    # bound (4 %) allows a pyroomacoustics update's rounding, a wrong order, absorption or fit moves it further.
+    assert attrs["t60_measured"] == pytest.approx(0.128, abs=0.005)
     assert {"numpy", "pyroomacoustics", "h5py"} <= set(attrs["versions"])
     assert len(attrs["config_hash"]) == 16
 

@@ -27,7 +27,7 @@ Fault classes covered (each test reproduces the fault and asserts the message; `
 | step CLI given an unknown --cond               | steps.StepParser       | unknown_condition_is_refused_by_...  |
 | temporary left by a killed job                 | io.atomic_path         | killed_job_leaves_no_temporary_...   |
 | (and a running job's temporary is kept)        |                        | temporaries_of_running_jobs_are_kept |
-| advice that fails ("delete it and re-run")     | io.rebuild_advice      | advised_command_rebuilds_a_broken... |
+| advice that fails ("delete it and re-run")     | io.rebuild_advice      | advised_command_plans_the_rebuild... |
 | second round (issue 22):                       |                        |                                      |
 | truncated / empty / foreign `.resume.pt`, then | training._read_state   | damaged_resume_state_is_set_aside... |
 | the README's recovery (`--rerun-incomplete`)   |                        | rerun_incomplete_recovers_from_a_... |
@@ -277,16 +277,21 @@ def test_nan_weights_fail_naming_the_checkpoint(tmp_path):
     assert_names_file_and_command(str(err.value), path)
 
 
-def test_identical_runs_write_byte_identical_checkpoints(tmp_path, checkpoint, tiny_dataset, step_script):
-    """The checkpoint holds no trace of the temporary file it was written through (a PID)."""
+def test_identical_runs_write_byte_identical_checkpoints(tmp_path, tiny_dataset, step_script):
+    """Two trainings from scratch (seeded weights, one epoch of the defaults' settings) write byte-identical
+    checkpoints, as README.md says: no trace of the temporary file they were written through (a PID), and
+    nothing unseeded in the training itself."""
     train = step_script("train")
+    settings = {**configuration.validate({"conditions": [{"t60": 0.3, "snr": 20}]})["training"]["loc_cnn"],
+                "max_epochs": 1, "batch_size": 16}
     outputs = []
     for run in ("a", "b"):
         folder = tmp_path / run
         folder.mkdir()
         train.run(str(tiny_dataset), folder / "model.pth", folder / "history.csv", folder / "curve.png", "loc_cnn",
-                  512, 16, {}, 7, "cpu", 1, pretrained=checkpoint)
+                  512, 16, settings, 7, "cpu", 1)
         outputs.append((folder / "model.pth").read_bytes())
+    assert len((tmp_path / "a" / "history.csv").read_text().splitlines()) == 2  # trained: a header and an epoch
     assert outputs[0] == outputs[1]
     assert b"tmp-" not in outputs[0]
 
@@ -403,11 +408,11 @@ def test_temporaries_of_running_jobs_are_kept(tmp_path):
     assert running.exists()
 
 
-def test_advised_command_rebuilds_a_broken_dataset(tiny_workflow_run, tmp_path):
+def test_advised_command_plans_the_rebuild_of_a_broken_dataset(tiny_workflow_run, tmp_path):
     """After a complete run, a corrupt dataset fails its reader with a command; plain `snakemake` after
     deleting it (the old advice) plans nothing for it, the advised command plans the dataset and everything
     made from it. (`--rerun-triggers mtime` in the plain run keeps edits of rules or scripts made since the
-    run from planning jobs of their own.)"""
+    run from planning jobs of their own.) A dry run: really rebuilding the dataset costs minutes on 2 cores."""
     from test_rerun import planned_jobs
     from tiny_workflow import snakemake
 

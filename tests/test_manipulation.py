@@ -167,8 +167,12 @@ def test_vectorized_curve_equals_reference_loop_for_lerf_and_imputations(data, i
         slow = manipulation_curve_reference(predict, windows, true, relevance, np.random.default_rng(9),
                                             orderings=orderings, batch_size=3, least_first=least_first,
                                             imputation=imputation, fill_rng=np.random.default_rng(4))
+        # The reference takes the means and deviations in float64, the package in float32 (the input's
+        # precision): imputed values differ by ~1e-7 relative, the MAEs by < 1e-8 (measured 6e-9); a wrong
+        # statistic (median, variance, another axis) moves them by > 1e-3.
+        rtol = 1e-12 if imputation == "zeros" else 1e-7
         for ordering in orderings:
-            np.testing.assert_allclose(curves[ordering], slow["mae"][ordering], rtol=1e-12)
+            np.testing.assert_allclose(curves[ordering], slow["mae"][ordering], rtol=rtol)
 
 
 def test_least_relevant_first_is_the_reverse_order(data):

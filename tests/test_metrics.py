@@ -72,6 +72,20 @@ def test_gcc_phat_lags_are_centred_and_silence_gives_no_nan():
     assert lags.size == cc.shape[-1] == 2 * 63 * 4 + 1 and lags[0] == -63 and lags[-1] == 63
 
 
+def test_tdoa_errors_is_the_estimated_minus_the_true_delay_of_the_pair():
+    # Four microphones; the pair (1, 3) carries a broadband signal and its copy delayed by a known number of
+    # samples, the other channels unrelated noise: the error is GCC-PHAT's delay of mic 3 relative to mic 1
+    # minus the true delay, so 0 for the true delay and +d (estimate minus truth) against a true delay of 0.
+    delays = np.array([3, -5, 0, 11])
+    signals = np.random.default_rng(7).normal(size=(len(delays), 4, 1024))
+    for i, d in enumerate(delays):
+        signals[i, 1], signals[i, 3] = _noisy_pair(int(d), n=1024, snr_db=20, seed=10 + i)
+    np.testing.assert_array_equal(metrics.tdoa_errors(signals, delays, (1, 3)), np.zeros(4))
+    np.testing.assert_array_equal(metrics.tdoa_errors(signals, np.zeros(4), (1, 3)), delays)
+    np.testing.assert_array_equal(metrics.tdoa_errors(signals, np.zeros(4), (3, 1)), -delays)
+    np.testing.assert_array_equal(metrics.tdoa_errors(signals, delays + 0.25, (1, 3), max_lag=16), [-0.25] * 4)
+
+
 def test_tdoa_summary_counts_anomalies_and_averages_the_rest():
     out = metrics.tdoa_summary([0, 1, 5, -6], thresholds=2)
     assert out["anomaly_percent"] == 50.0 and out["mae"] == 0.5 and out["n_windows"] == 4

@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -143,52 +142,35 @@ def uninterrupted(tiny_workflow_run, long_training_config, tmp_path_factory):
     return trained(workdir)
 
 
-def training_processes(session):
-    """Pids of the step-script processes of the train rule in the given session (Snakemake runs a `script:`
-    as `python .snakemake/scripts/tmp….train.py`)."""
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
-            if os.getsid(int(proc.name)) == session and any(arg.endswith(b".train.py") for arg in cmdline):
-                pids.append(int(proc.name))
-        except (OSError, ProcessLookupError):
-            continue
-    return pids
+KILL_HOOK = Path(__file__).resolve().parent / "kill_hook"  # its sitecustomize.py kills at a log line
+KILL_AT = 3  # killed when epoch 3's line is logged: epoch 2's resume state is the last one written
 
 
 def start_and_kill_mid_training(workdir, config, what):
-    """Start Snakemake on the checkpoint in its own session; once epoch 2 is logged and its resume state is
-    on disk, SIGKILL either the training process (`job`) or the whole session (`run`: Snakemake and its
-    jobs, as when the machine goes down)."""
+    """Run Snakemake on the checkpoint in its own session with the kill hook (tests/kill_hook): when the training
+    logs epoch 3's line it SIGKILLs either itself (`job`) or its whole process group (`run`: Snakemake and its
+    jobs, as when the machine goes down). The kill is triggered by the line itself, so it falls at the same point
+    of the training however fast or loaded the machine is."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
            "--cores", "2", CHECKPOINT, "--configfile", str(config)]
-    log, resume = workdir / TRAIN_LOG, (workdir / CHECKPOINT).with_suffix(".resume.pt")
-    log.unlink(missing_ok=True)
+    (workdir / TRAIN_LOG).unlink(missing_ok=True)
+    path = os.pathsep.join(p for p in (str(KILL_HOOK), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": path, "SSLRP_KILL_AT": f"epoch {KILL_AT}/",
+           "SSLRP_KILL": what}
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "PYTHONHASHSEED": "0"})
+                            env=env)
     try:
-        deadline = time.monotonic() + 600
-        while not (log.exists() and re.search(r"epoch [2-9]/", log.read_text()) and resume.exists()):
-            assert proc.poll() is None, "Snakemake ended before the training could be killed"
-            assert time.monotonic() < deadline, "training did not reach epoch 2 in 10 minutes"
-            time.sleep(0.1)
-        assert f"epoch {LONG_EPOCHS}/" not in log.read_text(), "training finished before it could be killed"
-        if what == "job":
-            pids = training_processes(proc.pid)
-            assert pids, "no training process found"
-            for pid in pids:
-                os.kill(pid, signal.SIGKILL)
-            assert proc.wait(timeout=120) != 0  # Snakemake reports the failed job and stops
-        else:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=60)
+        code = proc.wait(timeout=900)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+    if what == "job":
+        assert code == 1  # Snakemake saw its job die and stopped with an error
+    else:
+        assert code == -signal.SIGKILL  # Snakemake itself went down with the job
+    logged = (workdir / TRAIN_LOG).read_text()
+    assert f"epoch {KILL_AT}/" in logged and f"epoch {KILL_AT + 1}/" not in logged, logged[-2000:]
 
 
 @pytest.mark.parametrize("what", ["job", "run"])
@@ -204,7 +186,7 @@ def test_killed_training_resumes_to_the_uninterrupted_result(what, tiny_workflow
     done = snakemake(workdir, "--rerun-incomplete", CHECKPOINT, config=long_training_config)
     assert done.returncode == 0, done.stderr[-4000:]
     resumed = re.search(r"resuming from .* after epoch (\d+)", (workdir / TRAIN_LOG).read_text())
-    assert resumed and 1 <= int(resumed.group(1)) < LONG_EPOCHS
+    assert resumed and int(resumed.group(1)) == KILL_AT - 1
     assert not (workdir / CHECKPOINT).with_suffix(".resume.pt").exists()  # removed once the checkpoint is in
 
     state, history = trained(workdir)

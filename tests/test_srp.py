@@ -8,7 +8,7 @@ import pytest
 
 from sslrp import config as configuration
 from sslrp import metrics
-from sslrp.data import acoustics, geometry
+from sslrp.data import acoustics, dataset, geometry
 from sslrp.localize import srp
 from sslrp.report import tables
 
@@ -65,6 +65,19 @@ def test_baseline_step_writes_an_evaluation_summary(tmp_path, tiny_dataset, tiny
                                     log=str(tmp_path / "log"))
     summary = json.loads(out.read_text())
     assert summary["model"] == "srp_phat" and summary["condition"] == tiny_cond and summary["n_pairs"] == 3
-    assert summary["n_windows"] > 0 and 0 <= summary["mae"] < 2 and len(summary["mae_xyz"]) == 3
+    # The summary against its definition: SRP-PHAT's grid pick per test window (the map itself is checked
+    # against a plain loop above), the MAE over coordinates and windows taken here by hand.
+    test = dataset.read_split(tiny_dataset, "test")
+    mics = np.asarray(dataset.read_attrs(tiny_dataset)["mics"], float)
+    pred = srp.srp_phat_localize(test.windows, mics, 16000.0, tiny_config["geometry"]["sound_speed"],
+                                 srp.candidate_grid(tiny_config["geometry"], (9, 9)), np.array(settings["pairs"]))
+    errors = np.abs(pred - test.position[test.source])
+    assert summary["n_windows"] == len(test.windows) == len(pred)
+    assert summary["mae"] == pytest.approx(errors.mean(), rel=1e-12)
+    assert summary["mae_xyz"] == pytest.approx(errors.mean(axis=0), rel=1e-12)
+    # Deterministic (seeded data, no training): measured 0.167 m (x/y/z 0.073, 0.269, 0.158) on the 9 x 9 grid.
+    # The bound (6 %) leaves room for float noise across machines, which moves no grid pick; a systematic fault
+    # in the steering, the pairs or the grid moves many picks by a grid step (~0.2-0.4 m) and leaves it.
+    assert summary["mae"] == pytest.approx(0.167, abs=0.01)
     row, = tables.localization_rows([summary])
     assert row["model"] == "srp_phat" and row["baseline MAE [m]"] == summary["baseline_mae"]

@@ -200,9 +200,14 @@ def test_missing_setting_is_named(data, tmp_path):
         training.fit(tiny_model(), train, val, incomplete, seed=0, state_path=tmp_path / "s.pt")
 
 
-def test_pick_device_falls_back_to_cpu_without_cuda():
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert inference.pick_device().type == expected
+def test_pick_device_falls_back_to_cpu_without_cuda(monkeypatch):
+    """"auto" asks torch whether CUDA is there (faked both ways here, so the test means the same on any machine);
+    a device named outright is taken as it is."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert inference.pick_device().type == "cpu" and inference.pick_device("auto").type == "cpu"
+    assert inference.pick_device("cuda:1") == torch.device("cuda:1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert inference.pick_device().type == "cuda"
     assert inference.pick_device("cpu").type == "cpu"
 
 

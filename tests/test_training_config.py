@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from sslrp import config as configuration
+from sslrp import step_settings
 from sslrp.localize import inference, training
 
 REPO = Path(__file__).resolve().parents[1]
@@ -18,9 +19,16 @@ def with_warm_start(warm_start):
     return {"conditions": TWO, "training": {"warm_start": warm_start}}
 
 
-def test_warm_start_chain_is_accepted():
-    config = configuration.validate(with_warm_start({"SNR_10_T60_0.6": "SNR_25_T60_0.15"}))
-    assert config["training"]["warm_start"] == {"SNR_10_T60_0.6": "SNR_25_T60_0.15"}
+def test_warm_start_chain_is_accepted_and_names_each_conditions_source():
+    """A chain over three conditions (one root, two links) passes validation, and each train job gets its
+    source from it: the previous condition for a link, none (seeded random weights) for the root."""
+    three = TWO + [{"t60": 0.3, "snr": 20}]
+    chain = {"SNR_10_T60_0.6": "SNR_25_T60_0.15", "SNR_20_T60_0.3": "SNR_10_T60_0.6"}
+    config = configuration.validate({"conditions": three, "training": {"warm_start": chain}})
+    assert config["training"]["warm_start"] == chain
+    sources = {cond: step_settings.warm_start_source(config, cond) for cond in configuration.conditions(config)}
+    assert sources == {"SNR_25_T60_0.15": None, "SNR_10_T60_0.6": "SNR_25_T60_0.15",
+                       "SNR_20_T60_0.3": "SNR_10_T60_0.6"}
 
 
 @pytest.mark.parametrize(
