@@ -63,8 +63,8 @@ def test_magnitude_curves_equal_the_plain_reference_loop(linear_case):
         slow = manipulation_curve_reference(predict, windows, true, maps, None, orderings=("relevance", "gradient"),
                                             percents=PERCENTS, batch_size=5, least_first=least_first,
                                             imputation="mean", magnitude=True)
-        for ordering in ("relevance", "gradient"):
-            np.testing.assert_allclose(fast[key][ordering], slow["mae"][ordering], rtol=1e-12)
+        for ordering in ("relevance", "gradient"):  # the reference's float64 window mean rounds apart at ~1e-9
+            np.testing.assert_allclose(fast[key][ordering], slow["mae"][ordering], rtol=1e-7)
     # adding magnitude rankings leaves the signed curves and the random stream as they were
     plain = manipulation.manipulation_curve(predict, windows, true, maps, np.random.default_rng(1),
                                             orderings=("relevance", "gradient", "energy", "random"),

@@ -104,8 +104,9 @@ def test_manipulation_rows_give_each_curve_and_the_window_weighted_pool():
     assert [(r["model"], r["condition"], r["ordering"]) for r in rows] == [
         ("loc_cnn", "A", "relevance"), ("loc_cnn", "A", "random"), ("loc_cnn", "B", "relevance"),
         ("loc_cnn", "B", "random"), ("loc_cnn", "pooled", "relevance"), ("loc_cnn", "pooled", "random")]
-    assert rows[0] == {"model": "loc_cnn", "condition": "A", "ordering": "relevance", "imputation": "mean",
-                       "P=0%": 0.1, "P=50%": 0.5}
+    assert rows[0] == {"model": "loc_cnn", "condition": "A", "ordering": "relevance", "ranked by": "signed",
+                       "imputation": "mean", "P=0%": 0.1, "P=50%": 0.5}
+    assert rows[1]["ranked by"] == "–"  # random ranks by nothing
     assert rows[3]["P=0%"] == 0.2 and rows[3]["P=50%"] == 0.4 and rows[3]["imputation"] == "zeros"
     # pooled by window count (10 and 30): relevance (0.1 + 3 * 0.2) / 4, (0.5 + 3 * 0.2) / 4; random likewise
     assert rows[4]["P=0%"] == pytest.approx(0.175) and rows[4]["P=50%"] == pytest.approx(0.275)
@@ -114,13 +115,13 @@ def test_manipulation_rows_give_each_curve_and_the_window_weighted_pool():
 
 
 def test_tdoa_rows_put_each_signals_anomalies_and_mae_under_its_label():
-    result = {"condition": "SNR_25_T60_0.15", "pair": [7, 8], "signals": {
-        "microphone": {"anomaly_percent": 12.5, "mae": 0.75, "n_windows": 40},
-        "loc_cnn": {"anomaly_percent": 50.0, "mae": 1.25, "n_windows": 40},
-        "sample_cnn": {"anomaly_percent": 100.0, "mae": float("nan"), "n_windows": 40}}}
+    result = {"condition": "SNR_25_T60_0.15", "pairs": [{"pair": [7, 8], "largest_true_delay": 1.3, "signals": {
+        "microphone": {"anomaly_percent": 12.5, "mae": 0.75, "n_windows": 40, "correlation": 0.9},
+        "loc_cnn": {"anomaly_percent": 50.0, "mae": 1.25, "n_windows": 40, "correlation": 0.1},
+        "sample_cnn": {"anomaly_percent": 100.0, "mae": None, "n_windows": 40, "correlation": None}}}]}
     row, = tables.tdoa_rows([result])
-    assert list(row)[:5] == ["condition", "Mic anomalies [%]", "Mic MAE [samples]", "LocCNN anomalies [%]",
-                             "LocCNN MAE [samples]"]
+    assert list(row)[:8] == ["condition", "pair", "largest true delay [samples]", "Mic anomalies [%]",
+                             "Mic MAE [samples]", "Mic r", "LocCNN anomalies [%]", "LocCNN MAE [samples]"]
     assert row["condition"] == "SNR_25_T60_0.15"
     assert row["Mic anomalies [%]"] == 12.5 and row["Mic MAE [samples]"] == 0.75
     assert row["LocCNN anomalies [%]"] == 50.0 and row["LocCNN MAE [samples]"] == 1.25
