@@ -1,9 +1,5 @@
 """Gather a condition's simulation shards into its dataset: one HDF5 file with train/val/test groups."""
 
-import hashlib
-import json
-from importlib import metadata
-
 from sslrp import step_settings, steps
 from sslrp.data import dataset, geometry
 
@@ -14,20 +10,9 @@ def dataset_attrs(name, condition, geometry_settings, signals, corpus_settings, 
     """Attributes that describe how the dataset was made (the shard count is deliberately absent)."""
     recipe = {"condition": condition, "geometry": geometry_settings, "signals": signals,
               "corpus": corpus_settings, "seed": seed}
-    return {
-        "condition": name,
-        "fs": geometry_settings["fs"],
-        "t60": condition["t60"],
-        "snr": condition["snr"],
-        "max_order": -1 if condition["max_order"] is None else condition["max_order"],
-        "window": signals["window"],
-        "n_mics": geometry_settings["array"]["n_mics"],
-        "room": json.dumps(geometry_settings["room"]),
-        "mics": json.dumps(geometry.mic_positions(geometry_settings).tolist()),
-        "seed": seed,
-        "config_hash": hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16],
-        "versions": json.dumps({p: metadata.version(p) for p in VERSIONED}),
-    }
+    max_order = -1 if condition["max_order"] is None else condition["max_order"]
+    return dataset.dataset_attrs(name, geometry_settings, signals, seed, recipe, VERSIONED, t60=condition["t60"],
+                                 snr=condition["snr"], max_order=max_order)
 
 
 def run(shards, data, name, condition, geometry_settings, signals, corpus_settings, seed, log=None):

@@ -1,10 +1,8 @@
 """Gather a recorded condition's WAV files (its manifest) into its dataset: the HDF5 layout of gather_dataset.py,
 so that every later step reads the recordings as it reads a simulation."""
 
-import hashlib
 import json
 import tempfile
-from importlib import metadata
 from pathlib import Path
 
 from sslrp import step_settings, steps
@@ -18,23 +16,9 @@ def dataset_attrs(name, manifest, rows, rates, geometry_settings, signals, seed)
     recordings came from: the manifest, its number of files and their sample rates (resampled to `fs`)."""
     recipe = {"manifest": [[str(r.file), *r.position, r.split] for r in rows], "geometry": geometry_settings,
               "signals": signals, "seed": seed}
-    return {
-        "condition": name,
-        "fs": geometry_settings["fs"],
-        "t60": float("nan"),
-        "snr": float("nan"),
-        "max_order": -1,
-        "window": signals["window"],
-        "n_mics": geometry_settings["array"]["n_mics"],
-        "room": json.dumps(geometry_settings["room"]),
-        "mics": json.dumps(geometry.mic_positions(geometry_settings).tolist()),
-        "seed": seed,
-        "config_hash": hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16],
-        "versions": json.dumps({p: metadata.version(p) for p in VERSIONED}),
-        "recordings": str(manifest),
-        "n_recordings": len(rows),
-        "recorded_rates": json.dumps(sorted(set(rates))),
-    }
+    return dataset.dataset_attrs(name, geometry_settings, signals, seed, recipe, VERSIONED, t60=float("nan"),
+                                 snr=float("nan"), max_order=-1, recordings=str(manifest), n_recordings=len(rows),
+                                 recorded_rates=json.dumps(sorted(set(rates))))
 
 
 def run(files, data, name, manifest, geometry_settings, signals, seed, log=None):

@@ -17,16 +17,18 @@ json), `shard` and `n_shards`, so that a gather can refuse another condition's s
 """
 
 import contextlib
+import hashlib
 import json
 import os
 from dataclasses import dataclass
+from importlib import metadata
 
 import h5py
 import numpy as np
 
 from ..io import atomic_path, rebuild_advice, write_array
 from ..names import condition_name
-from .geometry import SPLITS
+from .geometry import SPLITS, mic_positions
 
 PER_SOURCE = ("position", "source_index", "utterance", "correlation_time", "rt60")
 # Per-source arrays that must be finite (rt60 is NaN where the decay was too short to measure).
@@ -59,6 +61,28 @@ class Split:
         """
         values = self.windows if values is None else values
         return values[self.source == source, channel].reshape(-1)
+
+
+def dataset_attrs(name, geometry_settings, signals, seed, recipe, versioned, t60, snr, max_order, **specific):
+    """The attributes every dataset carries, simulated or recorded (README "Dataset layout"): the condition's name,
+    sampling, target T60 and SNR (NaN for a recording), image-source order (-1: uncapped or none), window, array
+    and room, the seed, a hash of the `recipe` (every setting the data depend on) and the versions of the
+    `versioned` packages that made it; then the kind's own attributes (`specific`)."""
+    return {
+        "condition": name,
+        "fs": geometry_settings["fs"],
+        "t60": t60,
+        "snr": snr,
+        "max_order": max_order,
+        "window": signals["window"],
+        "n_mics": geometry_settings["array"]["n_mics"],
+        "room": json.dumps(geometry_settings["room"]),
+        "mics": json.dumps(mic_positions(geometry_settings).tolist()),
+        "seed": seed,
+        "config_hash": hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16],
+        "versions": json.dumps({p: metadata.version(p) for p in versioned}),
+        **specific,
+    }
 
 
 def write_shard(path, recordings, attrs):
