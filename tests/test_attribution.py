@@ -75,7 +75,7 @@ def test_integrated_gradients_is_the_right_riemann_sum_of_gradients_along_the_pa
     # steps = 4: x * mean of the gradients at x/4, 2x/4, 3x/4 and x (the path from the all-zero input).
     windows, targets = batch
     model = _model("loc_cnn")
-    ig = attribution.attribute("integrated_gradients", model, "loc_cnn", windows, targets, batch_size=2,
+    ig = attribution.attribute("integrated_gradients", _loc("loc_cnn", model), windows, targets, batch_size=2,
                                settings={"integrated_gradients": {"steps": 4}})
     expected = windows * sum(_gradient(model, k / 4 * windows, targets) for k in range(1, 5)) / 4
     np.testing.assert_allclose(ig, expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
@@ -87,7 +87,7 @@ def test_smoothgrad_is_the_magnitude_of_the_mean_gradient_over_noisy_copies(batc
     from torch's generator seeded with the seed (one batch: every window at once), and the noise-free input."""
     windows, targets = batch
     model = _model("loc_cnn")
-    smooth = attribution.attribute("smoothgrad", model, "loc_cnn", windows, targets, batch_size=3, seed=5,
+    smooth = attribution.attribute("smoothgrad", _loc("loc_cnn", model), windows, targets, batch_size=3, seed=5,
                                    settings={"smoothgrad": {"n_samples": 4, "noise_level": 0.1}})
     x = torch.as_tensor(windows)
     std = 0.1 * (x.amax(dim=(1, 2), keepdim=True) - x.amin(dim=(1, 2), keepdim=True))
@@ -109,7 +109,8 @@ def test_epsilon_plus_flat_attributor_gives_flat_zplus_and_epsilon_values():
                         nn.Linear(8, 3)).eval()
     windows = torch.randn(2, 2, 6).numpy()
     targets = np.array([[1.5, 5.0, 1.2], [0.5, -2.0, 3.0]], np.float32)
-    rel = batched.attribute(net, lambda: attribution.attributor("epsilon_plus_flat", net, "loc_cnn"), windows,
+    localizer = models.ModelSpec("net", nn.Sequential, "net").wrap(net)  # a model of one's own
+    rel = batched.attribute(net, lambda: attribution.attributor("epsilon_plus_flat", localizer), windows,
                             targets, batch_size=2)
     w1, b1, w2, b2, w3, b3 = (p.detach().double().numpy() for p in net.parameters())
     w1, w2, w_plus = w1.reshape(5, 6), w2[:, :, 0], np.maximum(w2[:, :, 0], 0)

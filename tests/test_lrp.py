@@ -64,7 +64,7 @@ def _hand_lrp(x, w1, b1, w2, b2, w3, b3, target, gamma=0.25):
 
 
 def test_relevance_of_the_rule_map_equals_a_hand_computation():
-    """The project's rule map (lrp._composite, the one explain.lrp gives both models) through the project's
+    """The project's rule map (lrp.composite with the paper's default rules, as for any model) through the project's
     batched loop, on a tiny net whose first convolution spans its whole input (a dense layer in disguise):
     WSquare, Gamma and Epsilon values equal the hand computation of `_hand_lrp` (float32 against float64:
     rtol 1e-4). The output relevance is the target itself (zennit's attr_output), not target * output."""
@@ -76,7 +76,8 @@ def test_relevance_of_the_rule_map_equals_a_hand_computation():
 
     params = [p.detach().double().numpy() for p in net.parameters()]
     w1, b1, w2, b2, w3, b3 = params[0].reshape(5, 12), params[1], params[2][:, :, 0], params[3], *params[4:]
-    rel = batched.attribute(net, lambda: Gradient(net, lrp._composite()), windows, targets, batch_size=2)
+    localizer = models.ModelSpec("net", nn.Sequential, "net").wrap(net)  # default rules: WSquare, Gamma, Epsilon
+    rel = batched.attribute(net, lambda: Gradient(net, lrp.composite(localizer)), windows, targets, batch_size=2)
     for n in range(3):
         expected, y = _hand_lrp(windows[n].astype(float).ravel(), w1, b1, w2, b2, w3, b3, targets[n])
         assert (np.abs(y) > 1e-3).all()
