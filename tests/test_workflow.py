@@ -35,9 +35,9 @@ def test_every_page_file_is_produced_with_the_seed_names(tiny_workflow_run):
     page = (tiny_workflow_run / "results" / "page" / "index.md").read_text()
     assert all(cond in page for cond in conds)
     # Rows: 2 models x 2 conditions (+ SRP-PHAT's 2) for localization; manipulation per model x (2 conditions and
-    # their pool) x 3 orderings; TDoA one per condition; the cascades have 1 + 7 (LocCNN) and 1 + 8 (SampleCNN)
-    # steps per condition.
-    expected = {"localization": 6, "manipulation": 2 * 3 * 3, "tdoa": 2, "sanity": 4, "conservation": 4,
+    # their pool) x (3 orderings + relevance ranked by magnitude); TDoA one per condition x mic pair (the default
+    # two); the cascades have 1 + 7 (LocCNN) and 1 + 8 (SampleCNN) steps per condition.
+    expected = {"localization": 6, "manipulation": 2 * 3 * (3 + 1), "tdoa": 2 * 2, "sanity": 4, "conservation": 4,
                 "randomization": 2 * (1 + 7) + 2 * (1 + 8)}
     for table, count in expected.items():
         with open(tiny_workflow_run / "results" / "tables" / f"{table}.csv", newline="") as f:
@@ -52,8 +52,9 @@ def test_page_and_table_say_whether_each_model_localizes(tiny_workflow_run):
     page = (tiny_workflow_run / "results" / "page" / "index.md").read_text()
     feature = page.split("## Localization error")[0]
     for label in ("LocCNN", "SampleCNN"):  # one verdict per condition under each model's name
-        said = re.findall(rf"^{label} (localizes: |localizes only partly: |does not beat the mean-position)", feature,
-                          re.M)
+        said = re.findall(rf"^{label} (localizes|localizes only partly|does not localize) between its training "
+                          r"positions \(validation MAE .*\) (and|but) (localizes|localizes only partly|does not "
+                          r"localize) in the unseen test square \(test MAE ", feature, re.M)
         assert len(said) == 2, (label, said)
     with open(tiny_workflow_run / "results" / "tables" / "localization.csv") as f:
         rows = list(csv.DictReader(f))
@@ -91,7 +92,7 @@ def test_relevance_matches_the_test_windows(tiny_workflow_run):
     np.testing.assert_array_equal(targets[rows], test.position[test.source[rows]].astype(np.float32))
     model = models.load("sample_cnn", tiny_workflow_run / "results" / "models" / "sample_cnn" / "SNR_20_T60_0.2.pth",
                         test.windows.shape[2])
-    again = lrp.relevance(model, "sample_cnn", test.windows[rows], targets[rows])
+    again = lrp.relevance(models.spec("sample_cnn").wrap(model), test.windows[rows], targets[rows])
     np.testing.assert_allclose(stored[rows], again, rtol=1e-4, atol=1e-5 * np.abs(again).max())
 
 
