@@ -22,8 +22,8 @@ def run(data, relevance, result, cond, model_names, pairs, max_lag, sound_speed,
         raise ValueError(f"{len(relevance)} relevance files for the {len(model_names)} models {list(model_names)}")
     attrs = dataset.read_attrs(data)
     test = dataset.read_split(data, "test")
-    train = dataset.read_split(data, "train", windows=False).position
-    train = train if len(train) else dataset.baseline_position(data)[None]
+    trained_on = dataset.read_split(data, "train", windows=False).position
+    trained_on = trained_on if len(trained_on) else dataset.baseline_position(data)[None]
     mics = np.asarray(attrs["mics"])
     thresholds = test.correlation_time[test.source] / 2
     signals = {"microphone": test.windows}
@@ -36,7 +36,7 @@ def run(data, relevance, result, cond, model_names, pairs, max_lag, sound_speed,
             return geometry.direct_path_tdoa(positions, mics, pair, attrs["fs"], sound_speed)
 
         true_delay = delay(test.position[test.source])
-        constant = float(np.mean(delay(train)))
+        constant = float(np.mean(delay(trained_on)))
         estimates = {name: metrics.tdoa_gcc_phat(x[:, pair[0]], x[:, pair[1]], max_lag) for name, x in signals.items()}
         estimates[CONSTANT] = np.full(len(true_delay), constant)
         entry = {"pair": list(pair), "largest_true_delay": float(np.max(np.abs(true_delay))),
