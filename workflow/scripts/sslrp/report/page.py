@@ -155,17 +155,17 @@ def manipulation_finding(label, curves):
     morf, lerf = pool.get("mae_magnitude", {}).get("relevance"), pool.get("lerf_magnitude", {}).get("relevance")
     if morf is None or lerf is None:
         return text
-    gain = manipulation.srg(percents, morf, lerf)
+    morf_aopc, lerf_aopc = manipulation.aopc(percents, morf), manipulation.aopc(percents, lerf)
+    gain = morf_aopc - lerf_aopc  # manipulation.srg, from the two areas already computed
     by_condition = [manipulation.srg(c["percents"], c["mae_magnitude"]["relevance"], c["lerf_magnitude"]["relevance"])
                     for c in curves]
     ranks = ("ranks the samples the model relies on above those it ignores" if gain > 0 else
              "does not separate the samples the model relies on from those it ignores")
     text += (f" Ranked by |relevance|, removing the most relevant first changes it by "
-             f"{manipulation.aopc(percents, morf):+.3f} m and the least relevant first by "
-             f"{manipulation.aopc(percents, lerf):+.3f} m: SRG {gain:+.3f} m, positive in "
+             f"{morf_aopc:+.3f} m and the least relevant first by {lerf_aopc:+.3f} m: SRG {gain:+.3f} m, positive in "
              f"{sum(g > 0 for g in by_condition)} of {len(by_condition)} conditions, so the relevance {ranks}")
     if "random" in aopc:
-        lower = "less" if manipulation.aopc(percents, lerf) < aopc["random"] else "no less"
+        lower = "less" if lerf_aopc < aopc["random"] else "no less"
         text += f"; removing the least relevant first hurts {lower} than random removal"
     signed = pool.get("lerf", {}).get("relevance")
     if signed is not None and "relevance" in pool["mae"]:
