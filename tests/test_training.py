@@ -262,3 +262,42 @@ def test_warm_start_keeps_the_given_weights(data, tmp_path):
                  seed=7, state_path=tmp_path / "warm.pt", log=lambda line: None, warm=True)
     for a, b in zip(trained.state_dict().values(), warm.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("changes", [{}, {"random_offset": False}, {"precision": "bf16", "max_epochs": 2}],
+                         ids=["random-offset", "whole-windows", "bf16"])
+def test_windows_kept_on_the_device_train_exactly_as_batches_copied_one_at_a_time(data, tmp_path, changes):
+    """Training with the windows held as tensors on the device (`resident=True`, here on the CPU), batches cut
+    there, draws the same windows in the same order as the per-batch copy from numpy: the same history and the
+    same weights to the last bit. The CPU default copies per batch, as before."""
+    train, val = data
+    runs = []
+    for resident in (False, True):
+        model, lines = tiny_model(), []
+        history = training.fit(model, train, val, settings(**changes), seed=7, state_path=tmp_path / f"{resident}.pt",
+                               log=lines.append, resident=resident)
+        runs.append((without_seconds(history), model.state_dict(), lines))
+    (copied, copied_weights, _), (kept, kept_weights, lines) = runs
+    assert kept == copied
+    for a, b in zip(copied_weights.values(), kept_weights.values(), strict=True):
+        assert torch.equal(a, b)
+    assert "windows kept on cpu (resident=True)" in lines[0]
+    default = []
+    training.fit(tiny_model(), train, val, settings(max_epochs=1), seed=7, state_path=tmp_path / "d.pt",
+                 log=default.append)
+    assert default[0].endswith("stay in host memory, one batch at a time to cpu")
+
+
+def test_device_split_cuts_the_windows_numpy_cuts(data):
+    """DeviceSplit.cut against cut_windows on the same draws, shifted and whole; and its targets are the windows'
+    sources' positions."""
+    train, _ = data
+    gen = np.random.default_rng(3)
+    on_device = training.DeviceSplit.upload(train, "cpu", chunk=5)  # chunks that do not divide the split
+    np.testing.assert_array_equal(on_device.windows.numpy(), train.windows)
+    for random_offset in (True, False):
+        draws = training.draw_windows(train.rows_by_source(), W, 3, random_offset, gen)
+        cut = on_device.cut(torch.from_numpy(draws), bool(draws[:, 2].any()))
+        np.testing.assert_array_equal(cut.numpy(), training.cut_windows(train.windows, draws))
+        np.testing.assert_array_equal(on_device.targets[torch.from_numpy(draws[:, 0])].numpy(),
+                                      train.targets(draws[:, 0]))

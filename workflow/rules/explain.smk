@@ -16,7 +16,7 @@ rule relevance:
         "benchmarks/{rep}relevance/{model}/{cond}.tsv"
     conda:
         "../../envs/explain.yaml"
-    threads: 2
+    threads: config["explain"]["threads"]
     resources:
         gpu=1,
         mem_mb=8000,
@@ -55,7 +55,7 @@ rule manipulation:
         "benchmarks/{rep}manipulation/{model}/{cond}.tsv"
     conda:
         "../../envs/explain.yaml"
-    threads: 2
+    threads: config["explain"]["threads"]
     params:
         settings=lambda wc: step_settings.manipulation(
             config, wc.model, wc.cond, replicate(wc)
@@ -94,7 +94,7 @@ rule sanity:
         "benchmarks/{rep}sanity/{model}/{cond}.tsv"
     conda:
         "../../envs/explain.yaml"
-    threads: 2
+    threads: config["explain"]["threads"]
     params:
         settings=lambda wc: step_settings.sanity(
             config, wc.model, wc.cond, replicate(wc)

@@ -21,6 +21,7 @@ def run(data, checkpoint, windows, sources, summary, positions, model, cond, win
     loaded = inference.load_for_test(model, checkpoint, data, window, n_mics, device, threads)
     model_name = loaded.localizer.name
     test = loaded.test
+    log.info(f"{model_name} on {loaded.device}: {len(test.windows)} test windows")  # training.device
     pred = inference.predict(loaded.model, test.windows, device=loaded.device)
     true = test.position[test.source]
     bad = np.flatnonzero(~np.isfinite(pred).all(axis=1))

@@ -24,6 +24,7 @@ def run(data, checkpoint, relevance, curve, model, cond, window, n_mics, percent
     log = steps.logger(log)
     loaded = inference.load_for_test(model, checkpoint, data, window, n_mics, device, threads)
     model, test, device, model_name = loaded.model, loaded.test, loaded.device, loaded.localizer.name
+    log.info(f"{model_name} on {device}: {len(test.windows)} test windows")  # training.device
     maps, targets = dataset.read_relevance(relevance, test, targets=True)
     true = test.position[test.source]
     predict = functools.partial(inference.predict, model, batch_size=batch_size, device=device)
@@ -75,7 +76,8 @@ def cli():
     args = p.parse_args()
     config = steps.load_config(args.config)
     settings = step_settings.manipulation(config, args.model, args.cond, args.replicate)
-    run(args.data, args.checkpoint, args.relevance, args.out, **settings, threads=2, log=args.log)
+    run(args.data, args.checkpoint, args.relevance, args.out, **settings,
+        threads=config["explain"]["threads"], log=args.log)
 
 
 if "snakemake" in globals():

@@ -14,6 +14,7 @@ def run(data, checkpoint, relevance, model, window, n_mics, target, gate, batch_
     log = steps.logger(log)
     loaded = inference.load_for_test(model, checkpoint, data, window, n_mics, device, threads)
     test = loaded.test
+    log.info(f"{loaded.localizer.name} on {loaded.device}: {len(test.windows)} test windows")  # training.device
     if target == "prediction":
         targets = inference.predict(loaded.model, test.windows, device=loaded.device)
     else:
@@ -30,7 +31,8 @@ def cli():
     p.add_argument("--out", required=True)
     args = p.parse_args()
     config = steps.load_config(args.config)
-    run(args.data, args.checkpoint, args.out, **step_settings.relevance(config, args.model), threads=2, log=args.log)
+    run(args.data, args.checkpoint, args.out, **step_settings.relevance(config, args.model),
+        threads=config["explain"]["threads"], log=args.log)
 
 
 if "snakemake" in globals():

@@ -19,6 +19,7 @@ def run(data, checkpoint, relevance, result, model, cond, window, n_mics, device
     loaded = inference.load_for_test(model, checkpoint, data, window, n_mics, device, threads)
     model_name = loaded.localizer.name
     test, device = loaded.test, loaded.device
+    log.info(f"{model_name} on {device}")  # training.device
     maps, targets = dataset.read_relevance(relevance, test, targets=True)
     rows = randomization.subset(n_windows, len(test.windows), seed)
     windows, true, start = test.windows[rows], test.position[test.source[rows]], targets[rows]
@@ -50,7 +51,8 @@ def cli():
     args = p.parse_args()
     config = steps.load_config(args.config)
     settings = step_settings.sanity(config, args.model, args.cond, args.replicate)
-    run(args.data, args.checkpoint, args.relevance, args.out, **settings, threads=2, log=args.log)
+    run(args.data, args.checkpoint, args.relevance, args.out, **settings,
+        threads=config["explain"]["threads"], log=args.log)
 
 
 if "snakemake" in globals():

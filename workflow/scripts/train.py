@@ -43,10 +43,11 @@ def run(data, checkpoint, history, curve, model, window, n_mics, settings, seed,
         model = models.load(spec, init, window, n_mics) if init else spec.build(window, n_mics)
         if init:
             log.info(f"warm start from {init}")
-        device = inference.pick_device(device)
+        device = inference.step_device(device)  # training.device; fails here, naming it, where there is no CUDA
         state_path = Path(checkpoint).with_suffix(".resume.pt")
         train, val = window_set(data, "train"), window_set(data, "val")
-        log.info(f"{model_name} on {device}: {len(train.windows)} train / {len(val.windows)} val windows")
+        log.info(f"{model_name} on {device} ({settings['precision']}, {torch.get_num_threads()} threads): "
+                 f"{len(train.windows)} train / {len(val.windows)} val windows")
         rows = training.fit(model, train, val, settings, seed=seed, state_path=state_path,
                             device=device, log=log.info, warm=bool(init))
     save_torch(model.cpu().state_dict(), checkpoint)  # atomic, byte-identical for identical weights

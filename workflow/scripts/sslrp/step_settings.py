@@ -67,7 +67,9 @@ def model_entry(config, model):
 
 
 def _model(config, model):
-    """What every step on a trained model needs to rebuild it: its `models:` entry, the window and the array."""
+    """What every step on a trained model needs to rebuild it: its `models:` entry, the window and the array; and
+    the torch device it runs on, `training.device`, for every torch step alike (train, evaluate, relevance,
+    manipulation, sanity; the check of a model of your own takes it and runs its one batch on the CPU)."""
     return {"model": model_entry(config, model), "window": config["signals"]["window"],
             "n_mics": config["geometry"]["array"]["n_mics"], "device": config["training"]["device"]}
 

@@ -4,8 +4,6 @@ windows, and the measured reverberation time (SPEC "Signals")."""
 from dataclasses import dataclass
 
 import numpy as np
-import pyroomacoustics as pra
-import scipy.signal
 
 from .. import metrics, seeding
 
@@ -29,6 +27,8 @@ def room_rirs(position, mics, room_dim, fs, t60, max_order=None):
     (a speed knob for quick runs: it shortens the measured decay, which is reported, not hidden).
     `max_order=0` gives the anechoic direct path.
     """
+    import pyroomacoustics as pra  # imported where used: every job imports this module, few simulate (1-3 s each)
+
     absorption, order = pra.inverse_sabine(t60, room_dim)
     if max_order is not None:
         order = min(order, max_order)
@@ -45,6 +45,8 @@ def room_rirs(position, mics, room_dim, fs, t60, max_order=None):
 
 def reverberant(speech, rirs):
     """Speech convolved with each RIR, cut to the utterance's length: [M, len(speech)]."""
+    import scipy.signal  # imported where used, as pyroomacoustics in room_rirs
+
     return scipy.signal.fftconvolve(speech[None, :], rirs, axes=1)[:, : len(speech)]
 
 
@@ -64,6 +66,8 @@ def windows(signals, window):
 
 def measured_rt60(rir, fs):
     """Reverberation time (s) from the T20 decay of the Schroeder curve (pyroomacoustics), NaN if too short."""
+    import pyroomacoustics as pra  # imported where used, as in room_rirs
+
     try:
         with np.errstate(divide="ignore", invalid="ignore"):  # log10 of the silent tail of the decay
             value = float(pra.experimental.measure_rt60(rir, fs=fs, decay_db=20))

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.signal
 import soundfile as sf
 
 from .. import metrics
@@ -145,6 +144,8 @@ def load(manifest, row, n_mics, fs, window):
     if len(bad):
         raise RecordingsError(f"{at}: {len(bad)} sample(s) hold NaN or infinite values (first at sample {bad[0]})")
     if rate != fs:
+        import scipy.signal  # imported where used: every job imports this module (via the config), few resample
+
         samples = scipy.signal.resample_poly(samples, *_ratio(rate, fs), axis=0)
     if len(samples) < window:
         raise RecordingsError(f"{at}: {len(samples)} samples at {fs} Hz are shorter than one window "

@@ -1,7 +1,8 @@
 """Stage 3, explain: what a trained localization network relies on, and whether that explanation can be
 trusted.
 
-`lrp` (the generic zennit composite by layer type, its canonizers and unknown-layer report), `attribution`
+`lrp` (the generic zennit composite by layer type, its canonizers and unknown-layer report), `rules` (zennit's
+Gamma rule without the passes that compute zeros), `attribution`
 (gradient, SmoothGrad, Integrated Gradients, EpsilonPlusFlat, occlusion), `batched` (the batched attribution loop
 they share), `manipulation` (removal orderings, imputation, MoRF/LeRF curves, AOPC and SRG), `randomization`
 (cascading parameter randomization), `conservation` (how much output relevance reaches the input) and

@@ -20,14 +20,15 @@ import torch
 from torch import nn
 from zennit.attribution import Gradient
 from zennit.canonizers import AttributeCanonizer, Canonizer, SequentialMergeBatchNorm
-from zennit.composites import SpecialFirstLayerMapComposite, layer_map_base
+from zennit.composites import SpecialFirstLayerMapComposite
 from zennit.core import collect_leaves
 from zennit.layer import Sum
 from zennit.rules import AlphaBeta, Epsilon, Flat, Gamma, Norm, Pass, WSquare, ZPlus
-from zennit.types import BatchNorm, Convolution, Linear, MaxPool
+from zennit.types import Activation, AvgPool, BatchNorm, Convolution, Linear, MaxPool
 
 from ..localize.models import ModelError, ReSE, SEBlock, import_object
 from . import batched
+from .rules import LEAN
 
 GATES = ("signal", "published")
 
@@ -87,29 +88,41 @@ def residual_canonizer():
     return AttributeCanonizer(attributes)
 
 
-# The rules a `models:` entry's `lrp:` may name, as zennit rules (keys: sslrp.names.LRP_RULES, in its order).
-RULES = {"wsquare": WSquare, "flat": Flat, "gamma": Gamma, "epsilon": lambda: Epsilon(epsilon=1e-6), "zplus": ZPlus,
-         "alpha2beta1": lambda: AlphaBeta(alpha=2, beta=1)}
+# The rules a `models:` entry's `lrp:` may name, as zennit rules and their arguments (keys: sslrp.names.LRP_RULES, in
+# its order).
+RULES = {"wsquare": (WSquare, {}), "flat": (Flat, {}), "gamma": (Gamma, {}), "epsilon": (Epsilon, {"epsilon": 1e-6}),
+         "zplus": (ZPlus, {}), "alpha2beta1": (AlphaBeta, {"alpha": 2, "beta": 1})}
 # Parameter-free modules that only reshape or pass their input: their gradient is the relevance's identity, so they
 # need no rule and are known.
 RESHAPES = (nn.Flatten, nn.Unflatten, nn.Identity)
 
 
-def _rule(name, key):
+def _make(rule, lean, **kwargs):
+    """A fresh `rule` (a zennit rule class), or its lean equivalent (explain.rules.LEAN: the same relevance, fewer
+    passes) where there is one and `lean`."""
+    return (LEAN.get(rule, rule) if lean else rule)(**kwargs)
+
+
+def _rule(name, key, lean=True):
     if name not in RULES:
         raise ValueError(f"{key}: unknown LRP rule {name!r}; valid: {', '.join(RULES)}")
-    return RULES[name]()
+    rule, kwargs = RULES[name]
+    return _make(rule, lean, **kwargs)
 
 
-def _layer_map(rules):
+def _layer_map(rules, lean=True):
     """The generic rule map by layer type. Order matters: zennit's `Linear` type includes convolutions, so the
-    convolution rule comes first. `layer_map_base`: Pass on activations and batch norms, Norm on Sum and average
-    pools."""
-    return layer_map_base() + [
-        ((nn.Dropout, nn.Dropout1d, nn.Dropout2d), Pass()),
-        (MaxPool, Norm()),
-        (Convolution, _rule(rules["conv"], "lrp.conv")),
-        (Linear, _rule(rules["linear"], "lrp.linear")),
+    convolution rule comes first. The first four entries are zennit's `layer_map_base`: Pass on activations and
+    batch norms, Norm on Sum and average pools."""
+    return [
+        (Activation, _make(Pass, lean)),
+        (Sum, _make(Norm, lean)),
+        (AvgPool, _make(Norm, lean)),
+        (BatchNorm, _make(Pass, lean)),
+        ((nn.Dropout, nn.Dropout1d, nn.Dropout2d), _make(Pass, lean)),
+        (MaxPool, _make(Norm, lean)),
+        (Convolution, _rule(rules["conv"], "lrp.conv", lean)),
+        (Linear, _rule(rules["linear"], "lrp.linear", lean)),
     ]
 
 
@@ -133,14 +146,16 @@ def canonizers(localizer, gate="signal"):
     return [SequentialMergeBatchNorm(), residual_canonizer(), gate_canonizer(gate), *user_canonizers(localizer.spec)]
 
 
-def composite(localizer, gate="signal"):
+def composite(localizer, gate="signal", lean=True):
     """The zennit composite (rules by layer type + canonizers) for `localizer`: its `lrp` rules on the first layer,
     the convolutions and the dense layers (the paper's WSquare / Gamma / Epsilon by default), Norm on pools, Pass on
     activations and dropout. A fresh composite per call: a zennit composite may be registered to one model at a time.
+    `lean`: the rules of explain.rules where they exist (the same relevance up to float rounding, in fewer passes);
+    False: zennit's own rule classes throughout.
     """
     rules = localizer.spec.lrp
-    first_map = [(Linear, _rule(rules["first"], "lrp.first"))]
-    return SpecialFirstLayerMapComposite(_layer_map(rules), first_map, canonizers=canonizers(localizer, gate))
+    first_map = [(Linear, _rule(rules["first"], "lrp.first", lean))]
+    return SpecialFirstLayerMapComposite(_layer_map(rules, lean), first_map, canonizers=canonizers(localizer, gate))
 
 
 def unknown_layers(localizer, gate="signal"):
@@ -165,14 +180,14 @@ def unknown_layers(localizer, gate="signal"):
     return found
 
 
-def relevance(localizer, windows, targets, batch_size=64, gate="signal", device="cpu"):
+def relevance(localizer, windows, targets, batch_size=64, gate="signal", device="cpu", lean=True):
     """LRP relevance of every input sample: float32 array shaped like `windows` [N, mics, W].
 
     The output relevance of window n is `targets[n]` (x, y, z) — the ground truth or the prediction, as the
     caller chooses — i.e. zennit `Gradient(model, composite)(x, target)`. The model runs in eval mode on
     `device` (it is moved there); the composite's hooks and canonizers are removed afterwards and the
-    training/eval mode is restored, so the model computes exactly what it did before.
+    training/eval mode is restored, so the model computes exactly what it did before. `lean`: see `composite`.
     """
     model = localizer.module
-    lrp = composite(localizer, gate)
+    lrp = composite(localizer, gate, lean)
     return batched.attribute(model, lambda: Gradient(model, lrp), windows, targets, batch_size, device)

@@ -13,8 +13,12 @@ Every random choice of an epoch derives from (seed, epoch) alone, and the full t
 after each epoch: a run that is killed and restarted ends with the same history and the same weights (on
 CPU) as one that never stopped.
 
-Windows stay in numpy; only one batch at a time is copied to torch and moved to the device, so the window
-arrays may be as large as memory (or a memory map) allows.
+Where the windows live during training (`keep_on_device`): on CUDA, when the training and validation windows fit
+in the device's free memory with a reserve to spare, they are copied there once and every batch is cut from them
+on the device (`DeviceSplit`), so an epoch moves no windows between host and device. Otherwise, and always on CPU,
+they stay in numpy and one batch at a time is cut, copied to torch and moved to the device, so the window arrays
+may be as large as host memory (or a memory map) allows. The two ways cut the same windows in the same order and
+differ only in where the copying happens: on CPU they give bit-identical runs (tests/test_training.py).
 """
 
 import hashlib
@@ -49,6 +53,11 @@ SETTINGS = (
     "schedule",
 )
 SCHEDULES = ("plateau", "onecycle", "cosine")
+# Device memory left free beside windows kept on a CUDA device (`keep_on_device`): the larger of a fixed amount and
+# a fraction of the device's memory, for the weights, Adam's state, a batch's activations and gradients (LocCNN and
+# SampleCNN at W = 5120, batch 100: well under 4 GiB) and the caching allocator's slack.
+DEVICE_RESERVE_BYTES = 4 * 2**30
+DEVICE_RESERVE_FRACTION = 0.1
 
 
 @dataclass
@@ -123,7 +132,66 @@ def cut_windows(windows, draws):
     return np.take_along_axis(pair, shift[:, None, None] + np.arange(width), axis=2)
 
 
-def fit(model, train, val, settings, *, seed, state_path, device="cpu", log=print, warm=False):
+def window_bytes(*splits):
+    """The bytes the float32 windows of `splits` (WindowSets) take."""
+    return sum(4 * math.prod(split.windows.shape) for split in splits)
+
+
+def fits_in_device_memory(nbytes, free, total, reserve_bytes=DEVICE_RESERVE_BYTES,
+                          reserve_fraction=DEVICE_RESERVE_FRACTION):
+    """Whether `nbytes` fit in `free` bytes of a device of `total` bytes, leaving the reserve free: the larger of
+    `reserve_bytes` and `reserve_fraction` of `total`."""
+    return nbytes <= free - max(reserve_bytes, reserve_fraction * total)
+
+
+def keep_on_device(nbytes, device):
+    """Whether training keeps `nbytes` of windows in the memory of `device`, and why (a line for the log).
+
+    Only on CUDA, and only when they fit in its free memory (`torch.cuda.mem_get_info`) with the reserve of
+    `fits_in_device_memory` to spare. On CPU the windows are in memory already: they stay in numpy, one batch cut
+    at a time (the reference path, whose numbers the quick default records)."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return False, f"windows ({nbytes / 2**30:.2f} GiB) stay in host memory, one batch at a time to {device}"
+    free, total = torch.cuda.mem_get_info(device)
+    sizes = f"{nbytes / 2**30:.2f} GiB of windows, {free / 2**30:.1f} of {total / 2**30:.1f} GiB free on {device}"
+    if fits_in_device_memory(nbytes, free, total):
+        return True, f"{sizes}: training and validation windows kept on the device, batches cut there"
+    reserve = max(DEVICE_RESERVE_BYTES, DEVICE_RESERVE_FRACTION * total)
+    return False, f"{sizes}, {reserve / 2**30:.1f} GiB kept in reserve: one batch at a time copied to the device"
+
+
+@dataclass
+class DeviceSplit:
+    """A split's windows (float32 [N_win, M, W]) and each window's true position (float32 [N_win, 3]) as tensors in
+    a device's memory; `cut` cuts drawn windows from them there, as `cut_windows` does from numpy."""
+
+    windows: torch.Tensor
+    targets: torch.Tensor
+
+    @classmethod
+    def upload(cls, split, device, chunk=256):
+        """Copy a WindowSet to `device`, `chunk` windows at a time (no second full copy in host memory)."""
+        windows = torch.empty(split.windows.shape, dtype=torch.float32, device=device)
+        for start in range(0, len(windows), chunk):
+            part = np.asarray(split.windows[start : start + chunk], dtype=np.float32)
+            windows[start : start + chunk].copy_(torch.from_numpy(part))
+        return cls(windows, torch.from_numpy(split.targets(slice(None))).to(device))
+
+    def cut(self, draws, shifted):
+        """The windows [len(draws), M, W] of `draws` (an int64 tensor [n, 3] on the device, see `draw_windows`);
+        `shifted`: whether any draw has a shift (known on the host, so that no batch waits on the device)."""
+        rows, nxt, shift = draws.unbind(1)
+        first = self.windows[rows]
+        if not shifted:
+            return first
+        pair = torch.cat([first, self.windows[nxt]], dim=2)
+        width = first.shape[2]
+        index = (shift[:, None] + torch.arange(width, device=draws.device)).unsqueeze(1).expand_as(first)
+        return torch.gather(pair, 2, index)
+
+
+def fit(model, train, val, settings, *, seed, state_path, device="cpu", log=print, warm=False, resident=None):
     """Train `model` (any module mapping [B, M, W] to [B, 3]) in place and return the history.
 
     History: one dict per epoch with epoch, train_loss, val_loss (MSE, m²), val_mae (m, mean over
@@ -142,6 +210,9 @@ def fit(model, train, val, settings, *, seed, state_path, device="cpu", log=prin
     scaling is folded into the returned weights, so `model` always maps raw windows to metres.
     `warm=True` means `model` already holds trained weights (e.g. another condition's checkpoint) to start
     from: they are kept, output bias included.
+    `resident`: keep the training and validation windows in the device's memory and cut the batches there (True),
+    copy one batch at a time (False), or decide by `keep_on_device` (None: on CUDA when they fit). Both give the
+    same run; True on CPU only spends memory (the tests use it to show that).
 
     Raises FloatingPointError naming the epoch and batch when an input window or the loss is not finite.
     """
@@ -162,13 +233,14 @@ def fit(model, train, val, settings, *, seed, state_path, device="cpu", log=prin
     scheduler = _scheduler(optimizer, settings, steps)
     fingerprint = _fingerprint(settings, seed, train, val, model)
     state = _resume(state_path, fingerprint, model, optimizer, scheduler, log) or _fresh_state(model)
+    train_on, val_on = _place(train, val, device, resident, log) if not _finished(state, settings) else (None, None)
     while not _finished(state, settings):
         epoch = len(state["history"]) + 1
         started = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
         train_loss = _train_epoch(view, optimizer, scheduler, train, rows_by_source, settings, seed, epoch,
-                                  device)
-        val_loss, val_mae = _validate(view, val, settings, epoch, device)
+                                  device, train_on)
+        val_loss, val_mae = _validate(view, val, settings, epoch, device, val_on)
         if settings["schedule"] == "plateau":
             scheduler.step(val_loss)
         record = dict(epoch=epoch, train_loss=train_loss, val_loss=val_loss, val_mae=val_mae, lr=lr,
@@ -180,6 +252,19 @@ def fit(model, train, val, settings, *, seed, state_path, device="cpu", log=prin
     model.load_state_dict(state["best_state"])
     scaling.fold(model)
     return state["history"]
+
+
+def _place(train, val, device, resident, log):
+    """The DeviceSplits of `train` and `val` when training keeps them on the device (see `fit`'s `resident`),
+    else (None, None); logs where the windows are."""
+    if resident is None:
+        resident, why = keep_on_device(window_bytes(train, val), device)
+    else:
+        why = f"windows {'kept on' if resident else 'copied one batch at a time to'} {device} (resident={resident})"
+    log(why)
+    if not resident:
+        return None, None
+    return DeviceSplit.upload(train, device), DeviceSplit.upload(val, device)
 
 
 def _scheduler(optimizer, settings, steps_per_epoch):
@@ -296,9 +381,10 @@ def _batches(n, batch_size):
     return np.array_split(np.arange(n), -(-n // batch_size))
 
 
-def _train_epoch(view, optimizer, scheduler, train, rows_by_source, settings, seed, epoch, device):
+def _train_epoch(view, optimizer, scheduler, train, rows_by_source, settings, seed, epoch, device, on_device=None):
     """One pass over this epoch's drawn windows; returns the mean training loss (MSE of the trained
-    coordinates: m², or standardized units with `standardize_targets`)."""
+    coordinates: m², or standardized units with `standardize_targets`). `on_device`: the split's DeviceSplit, to
+    cut the batches from on the device, or None (cut in numpy and copy each batch there)."""
     gen = seeding.rng(seed, "train-draw", epoch)
     draws = draw_windows(
         rows_by_source, train.windows.shape[2], settings["windows_per_source"], settings["random_offset"], gen
@@ -307,14 +393,20 @@ def _train_epoch(view, optimizer, scheduler, train, rows_by_source, settings, se
     manual_seed(seed, "train-torch", epoch)  # dropout masks depend on the epoch only, not on history
     view.train()
     total = 0.0
+    device_draws = None if on_device is None else torch.from_numpy(draws).to(device)
     for number, batch in enumerate(_batches(len(draws), settings["batch_size"]), start=1):
-        x = cut_windows(train.windows, draws[batch])
-        if not np.isfinite(x).all():
+        if on_device is None:
+            x = torch.from_numpy(cut_windows(train.windows, draws[batch])).to(device)
+            y = torch.from_numpy(train.targets(draws[batch, 0])).to(device)
+        else:  # a batch is a contiguous range of the shuffled draws
+            picked = device_draws[batch[0] : batch[-1] + 1]
+            x, y = on_device.cut(picked, bool(draws[batch, 2].any())), on_device.targets[picked[:, 0]]
+        if not torch.isfinite(x).all():
             raise FloatingPointError(
                 f"training input is not finite at epoch {epoch}, batch {number}: "
                 "check the input windows for NaN/inf"
             )
-        loss = _step(view, optimizer, x, train.targets(draws[batch, 0]), device, settings["precision"])
+        loss = _step(view, optimizer, x, y, device, settings["precision"])
         if settings["schedule"] != "plateau":
             scheduler.step()
         if not math.isfinite(loss):
@@ -327,19 +419,22 @@ def _train_epoch(view, optimizer, scheduler, train, rows_by_source, settings, se
 
 
 def _step(view, optimizer, x, y, device, precision):
-    """One Adam step on a batch; returns its loss."""
+    """One Adam step on a batch (`x` windows, `y` true positions in metres, both tensors on `device`); returns
+    its loss."""
     optimizer.zero_grad(set_to_none=True)
     with autocast(device, precision):
-        out = view.standardized(torch.from_numpy(x).to(device)).float()
-    loss = nn.functional.mse_loss(out, view.scaling.standardize(torch.from_numpy(y).to(device)))
+        out = view.standardized(x).float()
+    loss = nn.functional.mse_loss(out, view.scaling.standardize(y))
     loss.backward()
     optimizer.step()
     return loss.item()
 
 
-def _validate(view, val, settings, epoch, device):
-    """Validation MSE (m²) and MAE (m) over all validation windows."""
-    pred = predict(view, val.windows, settings["batch_size"], device, settings["precision"])
+def _validate(view, val, settings, epoch, device, on_device=None):
+    """Validation MSE (m²) and MAE (m) over all validation windows (those of `on_device`, the split's DeviceSplit,
+    when it is given)."""
+    windows = val.windows if on_device is None else on_device.windows
+    pred = predict(view, windows, settings["batch_size"], device, settings["precision"])
     err = pred.astype(np.float64) - val.targets(slice(None))
     mse, mae = float(np.mean(err**2)), float(np.mean(np.abs(err)))
     if not math.isfinite(mse):
