@@ -29,6 +29,10 @@ def room_rirs(position, mics, room_dim, fs, t60, max_order=None):
     """
     import pyroomacoustics as pra  # imported where used: every job imports this module, few simulate (1-3 s each)
 
+    # One thread for the RIR build: pyroomacoustics 0.10 otherwise takes os.cpu_count() threads (it ignores
+    # OMP_NUM_THREADS), so the RIRs' float sums, and the data, would depend on the host's core count, and every
+    # shard job would oversubscribe a many-core node. Shards are the parallelism (dev/benchmark_simulation.py).
+    pra.constants.set("num_threads", 1)
     absorption, order = pra.inverse_sabine(t60, room_dim)
     if max_order is not None:
         order = min(order, max_order)
