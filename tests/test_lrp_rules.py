@@ -119,3 +119,19 @@ def test_lean_composite_uses_the_lean_rules_and_zennit_composite_zennit_rules():
         kinds = {type(h) for h in hooks.values() if h is not None}
         assert kinds <= (set(LEAN.values()) if lean else set(LEAN)), kinds
         assert type(hooks["conv2"]) is (FastGamma if lean else Gamma)
+
+
+def test_lean_rules_equal_zennit_rules_with_in_place_activations():
+    """In-place ReLUs change a convolution's and a pool's output after the layer ran: the lean rules notice it (the
+    tensor's version) and recompute what they kept, so the relevance still equals zennit's."""
+    torch.manual_seed(4)
+    net = nn.Sequential(nn.Conv1d(2, 6, 5, padding=2), nn.ReLU(inplace=True), nn.Conv1d(6, 6, 3, padding=1),
+                        nn.ReLU(inplace=True), nn.MaxPool1d(2), nn.Conv1d(6, 4, 3, padding=1), nn.ReLU(inplace=True),
+                        nn.Flatten(), nn.Linear(4 * 6, 3)).eval()
+    localizer = models.ModelSpec("net", nn.Sequential, "net").wrap(net)
+    rng = np.random.default_rng(5)
+    windows = rng.standard_normal((4, 2, 12)).astype(np.float32)
+    targets = rng.uniform(-1, 1, (4, 3)).astype(np.float32)
+    reference, fast = (lrp.relevance(localizer, windows, targets, batch_size=4, lean=lean) for lean in (False, True))
+    assert np.abs(reference).sum() > 0
+    assert relative_l1(fast, reference) <= TOLERANCE

@@ -20,19 +20,19 @@ class SourceRecording:
     rt60: float  # seconds, measured on mic 0's RIR (T20-based)
 
 
-def room_rirs(position, mics, room_dim, fs, t60, max_order=None):
+def room_rirs(position, mics, room_dim, fs, t60, max_order=None, threads=1):
     """RIRs [M, L] from `position` to each mic in a shoebox room with reverberation time `t60`.
 
     Absorption and image order come from Sabine's formula (`pra.inverse_sabine`); `max_order` caps the order
     (a speed knob for quick runs: it shortens the measured decay, which is reported, not hidden).
-    `max_order=0` gives the anechoic direct path.
+    `max_order=0` gives the anechoic direct path. `threads`: pyroomacoustics' RIR-building threads (below).
     """
     import pyroomacoustics as pra  # imported where used: every job imports this module, few simulate (1-3 s each)
 
-    # One thread for the RIR build: pyroomacoustics 0.10 otherwise takes os.cpu_count() threads (it ignores
-    # OMP_NUM_THREADS), so the RIRs' float sums, and the data, would depend on the host's core count, and every
-    # shard job would oversubscribe a many-core node. Shards are the parallelism (dev/benchmark_simulation.py).
-    pra.constants.set("num_threads", 1)
+    # One thread for the RIR build by default: pyroomacoustics 0.10 otherwise takes os.cpu_count() threads (it
+    # ignores OMP_NUM_THREADS), so the RIRs' float sums, and the data, would depend on the host's core count, and
+    # every shard job would oversubscribe a many-core node. Shards are the parallelism (dev/benchmark_simulation.py).
+    pra.constants.set("num_threads", threads)
     absorption, order = pra.inverse_sabine(t60, room_dim)
     if max_order is not None:
         order = min(order, max_order)

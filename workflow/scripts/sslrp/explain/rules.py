@@ -50,15 +50,83 @@ class SkipsLayerGradient:
 
 
 class LeanWSquare(SkipsLayerGradient, WSquare):
-    """zennit `WSquare`, without the layer's own (discarded) gradient."""
+    """zennit `WSquare`, without the layer's own (discarded) gradient and with its denominator computed once.
+
+    WSquare's relevance is J2^T (R / stab(z)), J2 the layer with squared parameters and z = J2 applied to an input
+    of ones: z does not depend on the input, so it is the same for every window of a batch. zennit computes it for
+    every window; here it is computed for one (`torch.func.vjp`) and the backward pass of all windows' R / stab(z)
+    runs batched over that one (`torch.func.vmap`). Where that cannot run (a layer torch.func cannot batch, or a
+    double backward), zennit's way.
+    """
+
+    def __init__(self, stabilizer=1e-6, zero_params=None):
+        super().__init__(stabilizer=stabilizer, zero_params=zero_params)
+        self.stabilizer, self.zero_params = stabilizer, zero_params
+        self.stabilizer_fn = Stabilizer.ensure(stabilizer)
+
+    def copy(self):
+        """A fresh hook with the same arguments (zennit copies the rule once per module it is registered to)."""
+        return type(self)(self.stabilizer, self.zero_params)
+
+    def backward(self, module, grad_input, grad_output):
+        """The WSquare relevance of the layer's input, the denominator computed for one window."""
+        out_grad = grad_output[0]
+        if out_grad.requires_grad:
+            return super().backward(module, grad_input, grad_output)
+        one = torch.ones_like(self.stored_tensors["input"][0][:1])
+        try:
+            with ParamMod.ensure(self.param_modifiers[0])(module) as modified:
+                output, pullback = torch.func.vjp(modified.forward, one)
+                scaled = out_grad / self.stabilizer_fn(output)
+                relevance = torch.func.vmap(pullback)(scaled.unsqueeze(1))[0].squeeze(1)
+        except RuntimeError:  # torch.func has no batching rule for this layer: zennit's way, the same relevance
+            return super().backward(module, grad_input, grad_output)
+        return tuple(relevance if original.shape == relevance.shape else None for original in grad_input)
 
 
 class LeanEpsilon(SkipsLayerGradient, Epsilon):
     """zennit `Epsilon`, without the layer's own (discarded) gradient."""
 
 
-class LeanNorm(SkipsLayerGradient, Norm):
-    """zennit `Norm`, without the layer's own (discarded) gradient."""
+class LeanNorm(Norm):
+    """zennit `Norm`, computed through the layer's own backward pass instead of a recomputation of the layer.
+
+    Norm's relevance is x * J^T (R / stab(z)), J the layer's Jacobian and z its output: the input gradient the
+    layer's own backward pass computes once the output gradient R is divided by stab(z). So the output gradient is
+    divided on its way in (a tensor hook on the output), and the input gradient multiplied by x on its way out
+    (zennit's hook at the input), where zennit recomputes the layer and runs a second backward pass through it.
+    z is the output kept from the forward pass, or recomputed when an in-place operation has changed it since.
+    """
+
+    def __init__(self, stabilizer=1e-6):
+        super().__init__(stabilizer=stabilizer)
+        self.stabilizer = stabilizer
+        self.stabilizer_fn = Stabilizer.ensure(stabilizer)
+
+    def copy(self):
+        """A fresh hook with the same stabilizer (zennit copies the rule once per module it is registered to)."""
+        return type(self)(self.stabilizer)
+
+    def post_forward(self, module, input, output):
+        output = super().post_forward(module, input, output)
+        if len(input) == 1 and input[0].requires_grad and isinstance(output, torch.Tensor):
+            kept, version = output.detach(), output._version
+
+            def divide(grad):
+                z = kept
+                if kept._version != version:  # changed in place after the layer: recompute it
+                    with torch.no_grad():
+                        z = module.forward(self.stored_tensors["input"][0])
+                return grad / self.stabilizer_fn(z)
+
+            output.register_hook(divide)
+        return output
+
+    def backward(self, module, grad_input, grad_output):
+        """x times the input gradient of the layer's own backward pass (of the divided output gradient)."""
+        x = self.stored_tensors["input"][0]
+        relevance = x * grad_input[0]
+        return tuple(relevance if original.shape == relevance.shape else None for original in grad_input)
 
 
 class LeanPass(SkipsLayerGradient, Pass):
