@@ -10,10 +10,11 @@ import pytest
 import torch
 from torch import nn
 from zennit.attribution import Gradient
+from zennit.core import Stabilizer
 from zennit.rules import Gamma
 
 from sslrp.explain import batched, lrp
-from sslrp.explain.rules import LEAN, FastGamma
+from sslrp.explain.rules import LEAN, FastGamma, stabilizer_fn
 from sslrp.localize import models
 
 TOLERANCE = 1e-5
@@ -135,3 +136,14 @@ def test_lean_rules_equal_zennit_rules_with_in_place_activations():
     reference, fast = (lrp.relevance(localizer, windows, targets, batch_size=4, lean=lean) for lean in (False, True))
     assert np.abs(reference).sum() > 0
     assert relative_l1(fast, reference) <= TOLERANCE
+
+
+def test_fast_stabilizer_gives_zennits_values_bit_for_bit():
+    """The lean rules' stabilizer for a float epsilon: exactly zennit's values, signed zeros, tiny values and NaN
+    included; any other stabilizer is zennit's own."""
+    z = torch.cat([torch.tensor([0.0, -0.0, 1e-7, -1e-7, 1e-30, -1e-30, float("nan"), float("inf"), -float("inf")]),
+                   torch.randn(1000)])
+    expected = Stabilizer.ensure(1e-6)(z)
+    assert torch.equal(stabilizer_fn(1e-6)(z).nan_to_num(7.0), expected.nan_to_num(7.0))
+    clipped = Stabilizer(1e-6, clip=True)
+    assert stabilizer_fn(clipped) is clipped

@@ -14,8 +14,10 @@ float rounding (tests/test_lrp_rules.py holds it to a relative L1 difference of 
 shortcut, hence this subclass; the parameter modifiers, stabilizer and hook mechanics are zennit's.
 """
 
+import weakref
+
 import torch
-from zennit.core import ParamMod, Stabilizer
+from zennit.core import Identity, ParamMod, Stabilizer
 from zennit.rules import Epsilon, Gamma, Norm, Pass, WSquare
 
 
@@ -38,6 +40,52 @@ class _Severed(torch.autograd.Function):
         return grad.new_zeros(()).expand(ctx.input_shape), None
 
 
+def stabilizer_fn(stabilizer):
+    """zennit's stabilizer for `stabilizer` (`Stabilizer.ensure`); for a float epsilon, the same values in fewer
+    passes over the tensor: z + eps where z >= 0 (zeros, -0.0 included), z - eps elsewhere (NaN stays NaN), as
+    zennit's z + ((z == 0) + sign(z)) * eps gives them, in three elementwise operations instead of six."""
+    if not isinstance(stabilizer, float):
+        return Stabilizer.ensure(stabilizer)
+
+    def stabilize(z):
+        return z + torch.where(z >= 0, stabilizer, -stabilizer).to(z.dtype)
+
+    return stabilize
+
+
+class KeepsInput:
+    """Mixin for a zennit rule: zennit's pre-forward hook without its copy of the layer's input, where the layer
+    cannot change its input in place (it has no `inplace=True`).
+
+    zennit copies every hooked layer's input so that an in-place layer (a ReLU(inplace=True)) cannot overwrite what
+    the rule needs later; that is one memory pass over every activation of every batch. A layer with `inplace=True`
+    keeps zennit's copy. Any other in-place change of a kept input after its layer ran (an `x += y` in the model's
+    forward) is caught before the rule uses it, by the tensor's version, and named in the error.
+    """
+
+    def pre_forward(self, module, input):
+        inputs = input if isinstance(input, tuple) else (input,)
+        if getattr(module, "inplace", False) or not inputs[0].requires_grad:
+            return super().pre_forward(module, input)
+        hook_ref = weakref.ref(self)
+
+        def wrapper(grad_input, grad_output):  # as zennit's, with the version check
+            hook = hook_ref()
+            if hook is None or not hook.active:
+                return None
+            kept = hook.stored_tensors.get("input")
+            if kept is not None and kept[0]._version != hook.stored_tensors["input_version"]:
+                raise RuntimeError(f"LRP: the input of layer {module} was changed in place after the layer ran "
+                                   "(e.g. by an `x += y` in the model's forward); write that operation out of place "
+                                   "(x = x + y)")
+            return hook.backward(module, grad_input, hook.stored_tensors["grad_output"])
+
+        post_input = Identity.apply(*inputs)
+        self.tensor_handles.append(post_input[0].grad_fn.register_hook(wrapper))
+        self.stored_tensors["input_version"] = post_input[0]._version
+        return post_input[0] if len(post_input) == 1 else post_input
+
+
 class SkipsLayerGradient:
     """Mixin for a zennit rule: the layer's output is `_Severed` from its input, so that autograd does not compute the
     layer's gradient, which the rule replaces anyway. Only for a layer with one input that takes part in the
@@ -49,7 +97,7 @@ class SkipsLayerGradient:
         return super().post_forward(module, input, output)
 
 
-class LeanWSquare(SkipsLayerGradient, WSquare):
+class LeanWSquare(KeepsInput, SkipsLayerGradient, WSquare):
     """zennit `WSquare`, without the layer's own (discarded) gradient and with its denominator computed once.
 
     WSquare's relevance is J2^T (R / stab(z)), J2 the layer with squared parameters and z = J2 applied to an input
@@ -62,7 +110,7 @@ class LeanWSquare(SkipsLayerGradient, WSquare):
     def __init__(self, stabilizer=1e-6, zero_params=None):
         super().__init__(stabilizer=stabilizer, zero_params=zero_params)
         self.stabilizer, self.zero_params = stabilizer, zero_params
-        self.stabilizer_fn = Stabilizer.ensure(stabilizer)
+        self.stabilizer_fn = stabilizer_fn(stabilizer)
 
     def copy(self):
         """A fresh hook with the same arguments (zennit copies the rule once per module it is registered to)."""
@@ -84,11 +132,11 @@ class LeanWSquare(SkipsLayerGradient, WSquare):
         return tuple(relevance if original.shape == relevance.shape else None for original in grad_input)
 
 
-class LeanEpsilon(SkipsLayerGradient, Epsilon):
+class LeanEpsilon(KeepsInput, SkipsLayerGradient, Epsilon):
     """zennit `Epsilon`, without the layer's own (discarded) gradient."""
 
 
-class LeanNorm(Norm):
+class LeanNorm(KeepsInput, Norm):
     """zennit `Norm`, computed through the layer's own backward pass instead of a recomputation of the layer.
 
     Norm's relevance is x * J^T (R / stab(z)), J the layer's Jacobian and z its output: the input gradient the
@@ -101,7 +149,7 @@ class LeanNorm(Norm):
     def __init__(self, stabilizer=1e-6):
         super().__init__(stabilizer=stabilizer)
         self.stabilizer = stabilizer
-        self.stabilizer_fn = Stabilizer.ensure(stabilizer)
+        self.stabilizer_fn = stabilizer_fn(stabilizer)
 
     def copy(self):
         """A fresh hook with the same stabilizer (zennit copies the rule once per module it is registered to)."""
@@ -129,11 +177,11 @@ class LeanNorm(Norm):
         return tuple(relevance if original.shape == relevance.shape else None for original in grad_input)
 
 
-class LeanPass(SkipsLayerGradient, Pass):
+class LeanPass(KeepsInput, SkipsLayerGradient, Pass):
     """zennit `Pass`, without the layer's own (discarded) gradient."""
 
 
-class FastGamma(SkipsLayerGradient, Gamma):
+class FastGamma(KeepsInput, SkipsLayerGradient, Gamma):
     """zennit `Gamma` (same arguments, same relevance) that skips the passes whose terms are zero (module docstring).
 
     Of zennit's passes (index: input sign, output sign): 0 = positive inputs for positive outputs, 1 = negative
@@ -145,7 +193,7 @@ class FastGamma(SkipsLayerGradient, Gamma):
     def __init__(self, gamma=0.25, stabilizer=1e-6, zero_params=None):
         super().__init__(gamma=gamma, stabilizer=stabilizer, zero_params=zero_params)
         self.gamma, self.stabilizer, self.zero_params = gamma, stabilizer, zero_params
-        self.stabilizer_fn = Stabilizer.ensure(stabilizer)
+        self.stabilizer_fn = stabilizer_fn(stabilizer)
 
     def copy(self):
         """A fresh hook with the same arguments (zennit copies the rule once per module it is registered to)."""
