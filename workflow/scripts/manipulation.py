@@ -12,7 +12,7 @@ import torch
 
 from sslrp import names, seeding, step_settings, steps
 from sslrp.data import dataset
-from sslrp.explain import attribution, manipulation
+from sslrp.explain import manipulation
 from sslrp.io import write_json
 from sslrp.localize import inference
 
@@ -47,6 +47,9 @@ def run(data, checkpoint, relevance, curve, model, cond, window, n_mics, percent
     if paper:  # the paper's orderings in one pass; the random stream is theirs alone
         collect(curve_of({"relevance": maps}, seeding.rng(seed, f"manipulation/{model_name}/{cond}"), paper))
     del maps
+    if any(o in names.ATTRIBUTIONS for o in orderings):
+        # imported only for these orderings: zennit imports torchvision, 3-6 s of every job's start otherwise
+        from sslrp.explain import attribution
     for method in (o for o in orderings if o in names.ATTRIBUTIONS):  # one map in memory at a time
         start = time.perf_counter()
         method_seed = int(seeding.rng(seed, f"attribution/{method}/{model_name}/{cond}").integers(2 ** 31))
