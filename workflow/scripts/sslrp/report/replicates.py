@@ -12,7 +12,6 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 LEVEL = 0.95
 CI_LABEL = f"{LEVEL:.0%} CI"  # "95% CI": the tables' name for the interval
@@ -49,6 +48,10 @@ def estimate(values, level=LEVEL):
     mean = float(finite.mean())
     if n == 1:
         return Estimate(mean, math.nan, 1)
+    # imported where used: every job imports this module through the step settings, few average replicates, and
+    # scipy.stats takes 1-1.5 s to import
+    from scipy import stats
+
     sem = float(stats.sem(finite))
     if sem == 0:  # identical values (e.g. SRP-PHAT, which no seed changes): t.interval refuses a zero scale
         return Estimate(mean, 0.0, n)
