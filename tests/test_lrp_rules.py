@@ -16,6 +16,7 @@ from zennit.rules import Gamma
 from sslrp.explain import batched, lrp
 from sslrp.explain.rules import LEAN, FastGamma, stabilizer_fn
 from sslrp.localize import models
+from test_lrp import _random_batch_norm_stats
 
 TOLERANCE = 1e-5
 
@@ -27,17 +28,6 @@ def relative_l1(fast, reference):
 def _relevance(localizer, windows, targets, lean, gate="signal"):
     """The composite's relevance with the lean rules, or with zennit's own."""
     return lrp.relevance(localizer, windows, targets, batch_size=4, gate=gate, lean=lean)
-
-
-def _random_batch_norm_stats(model, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for bn in (m for m in model.modules() if isinstance(m, nn.BatchNorm1d)):
-            bn.running_mean.copy_(0.3 * torch.randn(bn.num_features, generator=gen))
-            bn.running_var.copy_(0.5 + torch.rand(bn.num_features, generator=gen))
-            bn.weight.copy_(0.5 + torch.rand(bn.num_features, generator=gen))
-            bn.bias.copy_(0.3 * torch.randn(bn.num_features, generator=gen))
-    return model
 
 
 @pytest.mark.parametrize("name, window, gate", [("loc_cnn", 5120, "signal"), ("loc_cnn", 1280, "signal"),

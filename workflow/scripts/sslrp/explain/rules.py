@@ -1,17 +1,20 @@
-"""zennit's generalized Gamma rule, computed without the passes that can only give zeros (`FastGamma`).
+"""Lean LRP rules: zennit's rules, giving zennit's relevance, without the passes that are zero or thrown away.
 
-zennit's `Gamma` handles inputs and outputs of either sign: per layer it runs four modified forward passes (positive
-and negative inputs, each for positive and for negative outputs) and an unmodified one, and a backward pass through
-each. In a ReLU network most of them compute zeros:
-- a layer whose input has no negative value (it comes from a ReLU, or a max-pool of ReLU outputs) gets zeros from
-  the two negative-input passes: their input x.clamp(max=0) is zero and they carry no bias;
-- a layer whose negative outputs receive no relevance (its output feeds a ReLU, whose zero outputs the next rule
-  gives no relevance) gets zeros from the negative-output passes, which carry only that relevance.
-`FastGamma` checks both facts on each batch's tensors, not on the architecture, and runs only the passes that can
-contribute; where the input has a negative value it runs zennit's own passes. The unmodified output, which zennit
-recomputes for the sign of each output, is kept from the forward pass itself. The relevance is zennit's Gamma up to
-float rounding (tests/test_lrp_rules.py holds it to a relative L1 difference of 1e-5). zennit has no such
-shortcut, hence this subclass; the parameter modifiers, stabilizer and hook mechanics are zennit's.
+`sslrp.explain.lrp` builds its composite from these (`LEAN`: zennit rule class -> its lean equivalent):
+- `FastGamma` (zennit's generalized Gamma): zennit runs four modified forward passes per layer (positive and
+  negative inputs, each for positive and for negative outputs), an unmodified one, and a backward pass through each.
+  In a ReLU network most of them compute zeros: a layer whose input has no negative value (after a ReLU, or a
+  max-pool of ReLU outputs) gets zeros from the two negative-input passes (their input x.clamp(max=0) is zero and
+  they carry no bias), and a layer whose negative outputs receive no relevance (its output feeds a ReLU) gets zeros
+  from the negative-output passes. `FastGamma` checks both facts on each batch's tensors, not on the architecture,
+  and runs only the passes that can contribute; where the input has a negative value it runs zennit's.
+- `LeanNorm`: Norm through the layer's own backward pass instead of a recomputation of the layer and a second one.
+- `LeanWSquare`: WSquare's input-independent denominator computed for one window instead of every window.
+- all of them, and `LeanEpsilon` and `LeanPass`: no computation of the layer's own gradient, which zennit's hooks
+  throw away (`SkipsLayerGradient`), and no copy of a layer input that cannot change in place (`KeepsInput`).
+The relevance is zennit's up to float rounding (tests/test_lrp_rules.py holds it to a relative L1 difference of
+1e-5). zennit has no such shortcuts, hence these subclasses; parameter modifiers, stabilizers and hook mechanics are
+zennit's.
 """
 
 import weakref
@@ -38,6 +41,11 @@ class _Severed(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.new_zeros(()).expand(ctx.input_shape), None
+
+
+def _for_inputs(relevance, grad_input):
+    """A backward hook's return value: `relevance` for the input of its shape, None for the others (as zennit's)."""
+    return tuple(relevance if original.shape == relevance.shape else None for original in grad_input)
 
 
 def stabilizer_fn(stabilizer):
@@ -86,6 +94,25 @@ class KeepsInput:
         return post_input[0] if len(post_input) == 1 else post_input
 
 
+class KeepsOutput:
+    """Mixin for a zennit rule: the layer's output is kept from the forward pass, with its version, for the rule to
+    use instead of recomputing the layer; an in-place operation after the layer changes it, and then it is
+    recomputed from the kept input."""
+
+    def forward(self, module, input, output):
+        super().forward(module, input, output)
+        self.stored_tensors["output"] = output.detach()
+        self.stored_tensors["output_version"] = output._version
+
+    def _output(self, module):
+        """The layer's unmodified output: the one kept from the forward pass, unless it was changed in place since."""
+        output = self.stored_tensors["output"]
+        if output._version != self.stored_tensors["output_version"]:
+            with torch.no_grad():
+                output = module.forward(self.stored_tensors["input"][0])
+        return output
+
+
 class SkipsLayerGradient:
     """Mixin for a zennit rule: the layer's output is `_Severed` from its input, so that autograd does not compute the
     layer's gradient, which the rule replaces anyway. Only for a layer with one input that takes part in the
@@ -129,21 +156,21 @@ class LeanWSquare(KeepsInput, SkipsLayerGradient, WSquare):
                 relevance = torch.func.vmap(pullback)(scaled.unsqueeze(1))[0].squeeze(1)
         except RuntimeError:  # torch.func has no batching rule for this layer: zennit's way, the same relevance
             return super().backward(module, grad_input, grad_output)
-        return tuple(relevance if original.shape == relevance.shape else None for original in grad_input)
+        return _for_inputs(relevance, grad_input)
 
 
 class LeanEpsilon(KeepsInput, SkipsLayerGradient, Epsilon):
     """zennit `Epsilon`, without the layer's own (discarded) gradient."""
 
 
-class LeanNorm(KeepsInput, Norm):
+class LeanNorm(KeepsInput, KeepsOutput, Norm):
     """zennit `Norm`, computed through the layer's own backward pass instead of a recomputation of the layer.
 
     Norm's relevance is x * J^T (R / stab(z)), J the layer's Jacobian and z its output: the input gradient the
     layer's own backward pass computes once the output gradient R is divided by stab(z). So the output gradient is
     divided on its way in (a tensor hook on the output), and the input gradient multiplied by x on its way out
     (zennit's hook at the input), where zennit recomputes the layer and runs a second backward pass through it.
-    z is the output kept from the forward pass, or recomputed when an in-place operation has changed it since.
+    z is the output kept from the forward pass (`KeepsOutput`).
     """
 
     def __init__(self, stabilizer=1e-6):
@@ -158,30 +185,21 @@ class LeanNorm(KeepsInput, Norm):
     def post_forward(self, module, input, output):
         output = super().post_forward(module, input, output)
         if len(input) == 1 and input[0].requires_grad and isinstance(output, torch.Tensor):
-            kept, version = output.detach(), output._version
-
-            def divide(grad):
-                z = kept
-                if kept._version != version:  # changed in place after the layer: recompute it
-                    with torch.no_grad():
-                        z = module.forward(self.stored_tensors["input"][0])
-                return grad / self.stabilizer_fn(z)
-
-            output.register_hook(divide)
+            output.register_hook(lambda grad: grad / self.stabilizer_fn(self._output(module)))
         return output
 
     def backward(self, module, grad_input, grad_output):
         """x times the input gradient of the layer's own backward pass (of the divided output gradient)."""
         x = self.stored_tensors["input"][0]
         relevance = x * grad_input[0]
-        return tuple(relevance if original.shape == relevance.shape else None for original in grad_input)
+        return _for_inputs(relevance, grad_input)
 
 
 class LeanPass(KeepsInput, SkipsLayerGradient, Pass):
     """zennit `Pass`, without the layer's own (discarded) gradient."""
 
 
-class FastGamma(KeepsInput, SkipsLayerGradient, Gamma):
+class FastGamma(KeepsInput, KeepsOutput, SkipsLayerGradient, Gamma):
     """zennit `Gamma` (same arguments, same relevance) that skips the passes whose terms are zero (module docstring).
 
     Of zennit's passes (index: input sign, output sign): 0 = positive inputs for positive outputs, 1 = negative
@@ -199,22 +217,6 @@ class FastGamma(KeepsInput, SkipsLayerGradient, Gamma):
         """A fresh hook with the same arguments (zennit copies the rule once per module it is registered to)."""
         return type(self)(self.gamma, self.stabilizer, self.zero_params)
 
-    def forward(self, module, input, output):
-        """Keep the input, as zennit does, and the output with its version (an in-place op after the layer would
-        change it: then the output is recomputed)."""
-        super().forward(module, input, output)
-        self.stored_tensors["output"] = output.detach()
-        self.stored_tensors["output_version"] = output._version
-
-    def _output(self, module, x):
-        """The layer's unmodified output for input `x`: the one kept from the forward pass, unless it was changed
-        in place since."""
-        output = self.stored_tensors["output"]
-        if output._version != self.stored_tensors["output_version"]:
-            with torch.no_grad():
-                output = module.forward(x)
-        return output
-
     def backward(self, module, grad_input, grad_output):
         """The Gamma relevance of the layer's input, from the positive-input passes that carry relevance."""
         stored = self.stored_tensors["input"][0]
@@ -222,7 +224,7 @@ class FastGamma(KeepsInput, SkipsLayerGradient, Gamma):
             return super().backward(module, grad_input, grad_output)
         out_grad = grad_output[0]
         x = stored.detach().requires_grad_()
-        output = self._output(module, x)
+        output = self._output(module)
         outputs, grad_outputs = [], []
         # passes 0 and 2: positive inputs, with the parameters zennit uses for positive and for negative outputs
         for mask, param_mod in ((output > 0.0, self.param_modifiers[0]), (output < 0.0, self.param_modifiers[2])):
@@ -240,7 +242,7 @@ class FastGamma(KeepsInput, SkipsLayerGradient, Gamma):
             relevance = x * gradient
         else:
             relevance = torch.zeros_like(x)
-        return tuple(relevance if original.shape == relevance.shape else None for original in grad_input)
+        return _for_inputs(relevance, grad_input)
 
 
 # zennit rule class -> its lean equivalent here (explain.lrp builds the composite from these).
