@@ -56,6 +56,11 @@ RANKABLE = ("relevance", *ATTRIBUTIONS)  # the orderings that sort an attributio
 # or Gaussian noise at each microphone's level in the window (sslrp.explain.manipulation.fill_values).
 IMPUTATIONS = ("zeros", "mean", "noise")
 
+# What a simulated microphone window is made of (sslrp.data.components): the direct-path sound (the order-0 image),
+# the early reflections (images arriving within `components.early_ms` of the direct path), the late reverberation
+# (every later image) and the sensor noise. They sum to the window.
+COMPONENTS = ("direct", "early", "late", "noise")
+
 # The best and the worst localized test source of a model x condition (smallest / largest mean error).
 EXTREMES = ("min", "max")
 EXTREME_LABELS = {"min": "best", "max": "worst"}

@@ -26,3 +26,12 @@ def replicate_seed(seed, replicate):
     if int(replicate) == 0:
         return int(seed)
     return int(rng(seed, "replicate", replicate).integers(2**31))
+
+
+def subset(n_windows, n_total, seed, purpose="randomization/subset"):
+    """A fixed subset of rows: `n_windows` of `n_total` row indices, drawn once from (seed, purpose) and sorted
+    (all of them when there are fewer). The sanity checks, the explanation report card and the sound components
+    explain the same test windows this way, so their numbers are of one set of windows."""
+    if n_windows >= n_total:
+        return np.arange(n_total)
+    return np.sort(rng(seed, purpose).choice(n_total, n_windows, replace=False))

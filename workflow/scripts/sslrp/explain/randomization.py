@@ -25,7 +25,7 @@ from scipy.stats import rankdata
 from torch import nn
 
 from ..localize.training import manual_seed
-from ..seeding import rng
+from ..seeding import subset as seeding_subset
 
 
 def cascade(model, by="children"):
@@ -101,11 +101,9 @@ def rank_similarity(a, b):
 
 
 def subset(n_windows, n_total, seed):
-    """The fixed test windows the check explains: `n_windows` of `n_total` row indices, drawn once from the
-    seed and sorted (all of them when there are fewer)."""
-    if n_windows >= n_total:
-        return np.arange(n_total)
-    return np.sort(rng(seed, "randomization/subset").choice(n_total, n_windows, replace=False))
+    """The fixed test windows the check explains (sslrp.seeding.subset, shared with the report card and the
+    sound components)."""
+    return seeding_subset(n_windows, n_total, seed)
 
 
 def check(localizer, explain, localize, tdoa, seed, purpose, trained=None):
