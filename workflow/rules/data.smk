@@ -1,5 +1,6 @@
 # Data: the speech corpus, then per simulated condition its shards and their gathered dataset; a recorded
 # condition's dataset is gathered from its manifest's WAV files into the same layout.
+# A simulated condition's test windows (a seeded subset) are also split into their sound components.
 
 
 rule corpus:
