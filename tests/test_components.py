@@ -257,3 +257,11 @@ def test_a_recorded_condition_has_no_components(tmp_path):
     with pytest.raises(configuration.ConfigError, match="recorded"):
         step_settings.components(configuration.validate(config), "lab")
 
+
+
+def test_read_windows_reads_the_given_rows_and_names_the_file_for_a_missing_one(tiny_dataset):
+    test = dataset.read_split(tiny_dataset, "test")
+    rows = np.array([0, 3, len(test.source) - 1])
+    np.testing.assert_array_equal(dataset.read_windows(tiny_dataset, "test", rows), test.windows[rows])
+    with pytest.raises(dataset.DatasetError, match=f"{tiny_dataset}.*no row {len(test.source)}"):
+        dataset.read_windows(tiny_dataset, "test", [len(test.source)])
