@@ -52,6 +52,19 @@ def recording_files(config, cond):
     return [manifest, *(str(row.file) for row in rows)]
 
 
+def components(config, cond):
+    """The components step's settings (a simulated condition only: recordings have no components): the condition,
+    geometry and signals it was simulated with, the seed (replicate 0's: the data's), the size of the test-window
+    subset (explanations.windows, seeding.subset) and the early reflections' limit (components.early_ms)."""
+    settings = condition(config, cond)
+    if names.is_recorded(settings):
+        raise configuration.ConfigError(f"--cond: {cond!r} is a recorded condition; only a simulation has sound "
+                                        "components (direct, early, late, noise)")
+    return {"condition": settings, "geometry_settings": config["geometry"], "signals": config["signals"],
+            "seed": config["seed"], "n_windows": config["explanations"]["windows"],
+            "early_ms": config["components"]["early_ms"]}
+
+
 def models_condition(config, cond):
     """The condition whose trained models `cond`'s steps use: its `models_from` (a recorded condition explained
     with another condition's models), else `cond` itself."""
