@@ -79,7 +79,7 @@ def _parts(components_file, rows, test, log):
         raise dataset.DatasetError(f"{components_file}: its test rows are not the card's {len(rows)} windows "
                                    "(explanations.windows or the seed changed since it was made); rebuild it with "
                                    f"`snakemake --cores 2 --forcerun {components_file}`")
-    sound.check_sum(components_file, found, test.windows[rows])
+    sound.check_sum(components_file, found.test_row, found.parts, test.windows[rows])
     return found.parts
 
 
