@@ -76,7 +76,8 @@ def test_input_proportional_methods_are_the_ones_whose_maps_are_x_times_g():
     assert attribution.input_proportional("gradient_x_input", loc)
     assert attribution.input_proportional("integrated_gradients", loc)
     assert attribution.input_proportional("lrp_epsilon", loc) and attribution.input_proportional("lrp_zplus", loc)
-    assert not attribution.input_proportional("lrp_flat", loc) and not attribution.input_proportional("lrp_wsquare", loc)
+    assert not attribution.input_proportional("lrp_flat", loc)
+    assert not attribution.input_proportional("lrp_wsquare", loc)
     assert not attribution.input_proportional("relevance", loc)  # its own rules: WSquare first (the paper's)
     assert not attribution.input_proportional("gradient", loc) and not attribution.input_proportional("smoothgrad", loc)
 

@@ -107,8 +107,9 @@ def _method(method, localizer, randomized, windows, relevance, parts, settings, 
                                                         parts, exact)}
         if random_map is not None:
             entry["shares"]["randomized"] = components.shares(random_map, windows.windows, parts, exact)
+    cost = "no model" if seconds is None else f"{1000 * seconds:.1f} ms per window"
     log.info(f"{method:>22}: SRG {entry['srg']:+.4f} m, randomized rank correlation "
-             f"{_fmt(entry['spearman_randomized'])}, {1000 * seconds:.1f} ms per window")
+             f"{_fmt(entry['spearman_randomized'])}, {cost}")
     return entry
 
 

@@ -52,6 +52,9 @@ ORDERINGS = (*PAPER_ORDERINGS, *ATTRIBUTIONS)
 # The orderings that need no model: they rank a window's samples by the signal alone (loudest first) or by chance.
 # The report card gives them no randomization number (a model's weights cannot change them) and calls them baselines.
 MODEL_FREE = ("energy", "random")
+# The attribution maps that are magnitudes (sslrp.explain.attribution: the saliency |gradient| and SmoothGrad's
+# |mean gradient|): they have no signed ranking apart from their magnitude ranking.
+MAGNITUDE_MAPS = ("gradient", "smoothgrad")
 METHOD_LABELS = {
     "relevance": "LRP, the model's composite", "energy": "energy (loudest first)", "random": "random",
     "gradient": "gradient (saliency)", "gradient_x_input": "gradient × input", "smoothgrad": "SmoothGrad",

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import metrics
-from ..names import MODEL_FREE, RANKABLE
+from ..names import MAGNITUDE_MAPS, MODEL_FREE, RANKABLE
 from . import manipulation, randomization
 
 
@@ -84,7 +84,7 @@ def method_map(method, localizer, windows, settings, seed):
     """The map of `method` for `localizer` on `windows` (sslrp.explain.attribution), None for a model-free
     ordering, and the seconds per window it took."""
     if method in MODEL_FREE:
-        return None, 0.0
+        return None, None
     from . import attribution  # zennit imports torchvision: 3-4 s, paid only where a map is made
 
     start = time.perf_counter()
@@ -95,8 +95,9 @@ def method_map(method, localizer, windows, settings, seed):
 
 def faithfulness(predict, windows, method, attribution_map, settings, rng):
     """MoRF and LeRF curves of `method` on the windows (sslrp.explain.manipulation.manipulation_curve): signed and,
-    for an attribution map, by magnitude; for random two independent random orderings ("mae" and "lerf", see the
-    module docstring). `rng` draws random's orderings."""
+    for a signed attribution map, by magnitude (a map that is a magnitude already, names.MAGNITUDE_MAPS, has one
+    ranking); for random two independent random orderings ("mae" and "lerf", see the module docstring). `rng` draws
+    random's orderings."""
     common = {"percents": settings.percents, "batch_size": settings.batch_size, "imputation": settings.imputation}
     fill = _fill_rng(settings)
     if method == "random":
@@ -106,8 +107,9 @@ def faithfulness(predict, windows, method, attribution_map, settings, rng):
                                                  fill_rng=_fill_rng(settings), **common)
         return {**first, "lerf": second["mae"]}
     maps = None if attribution_map is None else {method: attribution_map}
+    signed = method in RANKABLE and method not in MAGNITUDE_MAPS
     return manipulation.manipulation_curve(predict, windows.windows, windows.true, maps, rng, [method], lerf=True,
-                                           fill_rng=fill, magnitude=[method] if method in RANKABLE else (), **common)
+                                           fill_rng=fill, magnitude=[method] if signed else (), **common)
 
 
 def _fill_rng(settings):

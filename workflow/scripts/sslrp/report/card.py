@@ -49,8 +49,7 @@ def _pool(cards):
         entries = [c["methods"][method] for c in cards]
         curves = manipulation.pooled([e["curves"] for e in entries])
         methods[method] = {**entry, "curves": curves, **explain_card.gains(curves),
-                           "seconds_per_window": float(np.average([e["seconds_per_window"] for e in entries],
-                                                                  weights=weights)),
+                           "seconds_per_window": _average([e["seconds_per_window"] for e in entries], weights),
                            "spearman_randomized": _average([e["spearman_randomized"] for e in entries], weights),
                            "physics": _pool_physics([e["physics"] for e in entries], truth)}
     baselines = {b: _pool_physics([c["baselines"][b] for c in cards], truth) for b in first["baselines"]}
@@ -144,9 +143,14 @@ def rows(results):
         by_model.setdefault(c["model"], []).append(c)
     for model, model_cards in by_model.items():
         for c in [*model_cards, *pooled(model_cards)]:
-            out += [_row(c, method) for method in c["methods"]]
+            out += [_row(c, method) for method in methods_in_order(c)]
             out += [_baseline_row(c, name) for name in c["baselines"]]
     return out
+
+
+def methods_in_order(card_result):
+    """The card's methods in the order of `explanations.methods` (the JSON file sorts its keys)."""
+    return card_result.get("method_order") or list(card_result["methods"])
 
 
 def _nan(value):
@@ -161,7 +165,9 @@ def _head(c, method_label):
 def _row(c, method):
     e = c["methods"][method]
     srg_of = {b: c["methods"][b]["srg"] if b in c["methods"] else float("nan") for b in names.MODEL_FREE}
-    row = {**_head(c, names.method_label(method, c["model"])), "ms per window": 1000 * e["seconds_per_window"],
+    seconds = e["seconds_per_window"]
+    row = {**_head(c, names.method_label(method, c["model"])),
+           "ms per window": float("nan") if seconds is None else 1000 * seconds,
            "AOPC MoRF [m]": e["aopc_morf"], "AOPC LeRF [m]": e["aopc_lerf"], "SRG [m]": e["srg"],
            "SRG signed [m]": _nan(e["srg_signed"]), "SRG energy [m]": srg_of["energy"],
            "SRG random [m]": srg_of["random"], "rank corr. randomized": _nan(e["spearman_randomized"])}
@@ -219,7 +225,7 @@ def page_blocks(cards_by_replicate, models):
 def recommendation(model, pools):
     """One model's verdicts in words, pooled over its conditions (`pools`: its pooled card per replicate)."""
     label, card0 = names.model_label(model), pools[0]
-    methods = [m for m in card0["methods"] if m not in names.MODEL_FREE]
+    methods = [m for m in methods_in_order(card0) if m not in names.MODEL_FREE]
     table = {m: verdicts(pools, m) for m in methods}
     text = f"{label}, all conditions pooled ({card0['n_windows']} windows): "
     energy = (f" (energy's SRG {card0['methods']['energy']['srg']:+.4f} m)" if "energy" in card0["methods"]

@@ -5,6 +5,7 @@ components' shares and causal MAEs (`components_figure`), both from replicate 0'
 import numpy as np
 
 from .. import names
+from . import card
 from .plots import ORDERING_COLORS, plt
 
 COMPONENT_COLORS = {"direct": "C0", "early": "C1", "late": "C3", "noise": "0.6"}
@@ -13,7 +14,7 @@ COMPONENT_COLORS = {"direct": "C0", "early": "C1", "late": "C3", "noise": "0.6"}
 def explanations_figure(pooled_card, model):
     """Three panels over the methods: SRG (faithfulness), the randomized model's rank correlation (randomization),
     the delay correlation r per pair (physics)."""
-    methods = list(pooled_card["methods"])
+    methods = card.methods_in_order(pooled_card)
     labels = [names.method_label(m, model) for m in methods]
     y = np.arange(len(methods))
     fig, (faith, rand, phys) = plt.subplots(1, 3, figsize=(14, 0.45 * len(methods) + 2), layout="constrained",
@@ -57,7 +58,7 @@ def components_figure(cards, model):
     right: the causal test's MAE per input variant, model and SRP-PHAT, with the baseline. `cards`: one model's cards
     of the simulated conditions; shares and MAEs are their window-weighted means."""
     weights = np.array([c["n_windows"] for c in cards], float)
-    methods = [m for m, e in cards[0]["methods"].items() if e.get("shares")]
+    methods = [m for m in card.methods_in_order(cards[0]) if cards[0]["methods"][m].get("shares")]
     rows = [("input energy", "input", _mean([c["components"]["input_energy"] for c in cards], weights))]
     for m in methods:
         rows.append((names.method_label(m, model), "trained",

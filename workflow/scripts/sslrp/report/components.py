@@ -11,6 +11,7 @@ says so.
 
 from .. import names
 from ..explain import components
+from . import card
 
 CLAIM = "denoises and de-reverberates"
 
@@ -25,8 +26,8 @@ def share_rows(results):
     out = []
     for r in _with_components(results):
         energy = r["components"]["input_energy"]
-        for method, entry in r["methods"].items():
-            shares = entry.get("shares")
+        for method in card.methods_in_order(r):
+            shares = r["methods"][method].get("shares")
             if not shares:
                 continue
             trained, randomized = shares["trained"], shares.get("randomized")
@@ -105,8 +106,8 @@ def finding(r):
     text = (f"{label}: the input energy is {_percent(energy['direct'])} direct sound, {_percent(energy['early'])} "
             f"early reflections, {_percent(energy['late'])} late reverberation, {_percent(energy['noise'])} noise. ")
     holds, randomized = [], []
-    for method, entry in r["methods"].items():
-        shares = entry.get("shares")
+    for method in card.methods_in_order(r):
+        shares = r["methods"][method].get("shares")
         if not shares:
             continue
         if components.denoises(shares["trained"], energy):
