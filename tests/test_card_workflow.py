@@ -72,7 +72,7 @@ def test_the_explanations_table_has_every_method_condition_and_pool_with_its_bas
            for r in _csv(tiny_workflow_run, "srg")}
     for row in rows:
         model = {"LocCNN": "loc_cnn", "SampleCNN": "sample_cnn"}[row["model"]]
-        if row["method"] == "LRP, the paper's composite":  # its SRG is the SRG table's (magnitude)
+        if row["method"] == "LRP (the paper's composite)":  # its SRG is the SRG table's (magnitude)
             assert float(row["SRG [m]"]) == pytest.approx(srg[model, row["condition"], "relevance", "magnitude"])
             assert float(row["SRG energy [m]"]) == pytest.approx(srg[model, row["condition"], "energy", "magnitude"])
         if row["method"] in ("energy (loudest first)", "random"):

@@ -80,7 +80,8 @@ def test_defaults_are_filled_in_and_input_untouched():
     assert config["corpus"]["kind"] == "espeak"
     assert config["corpus"]["espeak"]["trim_db"] == 40  # defaults reach nested sections too
     assert config["training"]["loc_cnn"]["batch_size"] == 100  # and sections behind a $ref
-    assert config["tdoa"]["pairs"] == [[7, 8], [0, 15]]  # the paper's centre pair first, then the widest
+    # the paper's centre pair first, then a quarter in from each end, then the widest (chosen from the array)
+    assert config["tdoa"]["pairs"] == [[7, 8], [4, 11], [0, 15]]
     assert config["manipulation"]["magnitude_orderings"] == ["relevance"]
     assert config["manipulation"]["orderings"] == config["manipulation"]["figure_orderings"] == [
         "relevance", "energy", "random"]
@@ -172,3 +173,20 @@ def test_split_sizes_used_by_validation_agree_with_the_drawn_split(grid):
     settings = configuration.validate(minimal(geometry={"grid": grid}))["geometry"]
     drawn = geometry.sources(settings, 2024)
     assert geometry.split_sizes(settings) == {s: len(getattr(drawn, s)) for s in geometry.SPLITS}
+
+
+def test_default_tdoa_pairs_follow_the_array():
+    # a linear array of 8: centre (3, 4), a quarter in (2, 5), the ends (0, 7)
+    config = configuration.validate(minimal(geometry={"array": {"n_mics": 8}}))
+    assert config["tdoa"]["pairs"] == [[3, 4], [2, 5], [0, 7]]
+    # an array of positions: mics 0-1 are 0.1 m apart (closest), 0-3 1.0 m (farthest); the middle distance 0.55 m
+    # lies nearest 0-2 (0.5 m), by hand
+    positions = [[1.0, 1.0, 1.0], [1.1, 1.0, 1.0], [1.5, 1.0, 1.0], [2.0, 1.0, 1.0]]
+    config = configuration.validate(minimal(geometry={"array": {"positions": positions}}))
+    assert config["tdoa"]["pairs"] == [[0, 1], [0, 2], [0, 3]]
+    # two microphones: the one pair, once
+    config = configuration.validate(minimal(geometry={"array": {"n_mics": 2}}))
+    assert config["tdoa"]["pairs"] == [[0, 1]]
+    # given pairs are kept as they are
+    config = configuration.validate(minimal(tdoa={"pairs": [[2, 3]]}))
+    assert config["tdoa"]["pairs"] == [[2, 3]]

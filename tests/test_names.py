@@ -45,8 +45,13 @@ def test_page_file_names_are_the_seeds():
     with pytest.raises(ValueError, match="audio kind"):
         names.source_audio("speech", "loc_cnn", "SNR_25_T60_0.15", "min")
     assert names.randomization_figure("loc_cnn") == "figures/randomization_loc_cnn.png"  # not the seed's: beyond it
+    assert names.explanations_figure("loc_cnn") == "figures/explanations_loc_cnn.png"  # beyond the seed too
+    assert names.components_figure("loc_cnn") == "figures/components_loc_cnn.png"
     files = names.page_files(names.MODELS, ["SNR_25_T60_0.15", "SNR_10_T60_0.6"])
-    assert len(files) == len(set(files)) == 2 * 2 + 2 * 2 * 2 * 3
+    # per model manipulation, randomization, report-card and components figures; per model x condition x source one
+    # figure and two audio files
+    assert len(files) == len(set(files)) == 2 * 4 + 2 * 2 * 2 * 3
+    assert len(names.page_files(names.MODELS, ["lab_a"], components=False)) == 2 * 3 + 2 * 1 * 2 * 3
 
 
 def test_schema_lists_agree_with_the_package():
@@ -60,6 +65,9 @@ def test_schema_lists_agree_with_the_package():
     assert set(PROPS["training"]["properties"]) >= set(names.MODELS)
     assert set(PROPS["pretrained"]["properties"]) == set(names.MODELS)
     assert tuple(SCHEMA["$defs"]["ordering"]["enum"]) == names.ORDERINGS
+    assert names.LRP_VARIANTS == tuple(f"lrp_{rule}" for rule in lrp.RULES)
+    assert set(PROPS["explanations"]["properties"]["methods"]["default"]) <= set(names.ORDERINGS)
+    assert set(names.METHOD_LABELS) == set(names.ORDERINGS)
     assert tuple(PROPS["manipulation"]["properties"]["imputation"]["enum"]) == names.IMPUTATIONS
     manip = PROPS["manipulation"]["properties"]
     assert tuple(manip["orderings"]["default"]) == tuple(manip["figure_orderings"]["default"]) == names.PAPER_ORDERINGS

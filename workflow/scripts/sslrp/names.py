@@ -56,10 +56,10 @@ MODEL_FREE = ("energy", "random")
 # |mean gradient|): they have no signed ranking apart from their magnitude ranking.
 MAGNITUDE_MAPS = ("gradient", "smoothgrad")
 METHOD_LABELS = {
-    "relevance": "LRP, the model's composite", "energy": "energy (loudest first)", "random": "random",
+    "relevance": "LRP (the model's composite)", "energy": "energy (loudest first)", "random": "random",
     "gradient": "gradient (saliency)", "gradient_x_input": "gradient × input", "smoothgrad": "SmoothGrad",
     "integrated_gradients": "Integrated Gradients", "epsilon_plus_flat": "LRP EpsilonPlusFlat",
-    "occlusion": "occlusion", **{f"lrp_{rule}": f"LRP, {rule} first" for rule in LRP_RULES},
+    "occlusion": "occlusion", **{f"lrp_{rule}": f"LRP ({rule} first)" for rule in LRP_RULES},
 }
 
 
@@ -67,7 +67,7 @@ def method_label(method, model=None):
     """A method's label on the report card, its figures and the page; "relevance" names the composite it is for a
     built-in (the paper's: WSquare first)."""
     if method == "relevance" and model in MODELS:
-        return "LRP, the paper's composite"
+        return "LRP (the paper's composite)"
     return METHOD_LABELS.get(method, method)
 # How an attribution map ranks the samples: by signed value (the paper's: highest first, so least relevant first
 # means most negative first) or by magnitude |value| (what matters to a regression output whatever its sign). The

@@ -12,6 +12,7 @@ says so.
 from .. import names
 from ..explain import components
 from . import card
+from .plots import condition_label
 
 CLAIM = "denoises and de-reverberates"
 
@@ -102,7 +103,7 @@ def finding(r):
     and in the randomized model, and the causal test."""
     c = r["components"]
     energy = c["input_energy"]
-    label = f"{names.model_label(r['model'])}, {r['condition']}"
+    label = f"{names.model_label(r['model'])}, {condition_label(r['condition'])}"
     text = (f"{label}: the input energy is {_percent(energy['direct'])} direct sound, {_percent(energy['early'])} "
             f"early reflections, {_percent(energy['late'])} late reverberation, {_percent(energy['noise'])} noise. ")
     holds, randomized = [], []
@@ -118,10 +119,13 @@ def finding(r):
     text += (f"The trained model's map {CLAIM} for {_list(holds, model)}" if holds
              else f"No method's map of the trained model {CLAIM}")
     learned = [m for m in holds if m not in randomized]
-    if holds:
-        text += (f"; of these, only {_list(learned, model)} not also for the randomized model" if learned
-                 else ", and so does the randomized model's for every one of them (the signal's structure, not "
-                      "training)")
+    both = [m for m in holds if m in randomized]
+    if both:
+        text += f"; the randomized model's does too for {_list(both, model)} (the signal's structure, not training)"
+    if learned and both:
+        text += f", only the trained model's for {_list(learned, model)}"
+    elif learned:
+        text += "; the randomized model's does not for any of them (what the network learned)"
     maes = c["causal"]
     rise = {k: maes[f"full-{k}"]["model"] - maes["full"]["model"] for k in ("direct", "late", "noise")}
     agrees = "agrees" if c["causal_agrees"] else "does not agree"
