@@ -1,6 +1,7 @@
 # Explanation: LRP relevance of every test window, the best and worst localized sources, the input-manipulation
-# curves, the TDoA of microphones and relevance and the sanity checks; all but the choice of sources for every
-# seed replicate (`{rep}`: "" for replicate 0, "replicates/<r>/" for the others). The page's sources are
+# curves, the TDoA of microphones and relevance, the sanity checks and the explanation report card (every method's
+# faithfulness, randomization and physics, and its shares of the sound components); all but the choice of sources
+# for every seed replicate (`{rep}`: "" for replicate 0, "replicates/<r>/" for the others). The page's sources are
 # replicate 0's.
 
 
