@@ -192,8 +192,10 @@ def _tree_copy(obj):
     for an integral float) does not change another key that a YAML alias made the same object."""
     if isinstance(obj, dict):
         return {name: _tree_copy(value) for name, value in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_tree_copy(value) for value in obj)
+    if isinstance(obj, list):
+        return [_tree_copy(value) for value in obj]
+    if isinstance(obj, tuple):
+        return tuple(_tree_copy(value) for value in obj)
     return copy.deepcopy(obj)
 
 

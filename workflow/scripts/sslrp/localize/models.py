@@ -296,6 +296,8 @@ def import_file(file):
             return module
     name = _user_module_name(file)
     spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None:
+        raise ImportError(f"{file.name} is not a Python file (give a .py file)")
     module = importlib.util.module_from_spec(spec)
     aliases = [name] + ([file.stem] if _name_is_free(file.stem, file) else [])
     for alias in aliases:
