@@ -90,7 +90,7 @@ def build_tiny_dataset(corpus_path, folder, config, n_shards):
         shards.append(folder / f"shard-{shard}.h5")
         simulate.run(
             str(corpus_path), str(shards[-1]), condition, config["geometry"], config["signals"], shard, n_shards,
-            config["seed"],
+            config["seed"], config["corpus"],
         )
     out = folder / f"{name}.h5"
     gather.run(

@@ -40,6 +40,8 @@ Fault classes covered (each test reproduces the fault and asserts the message; `
 | duplicate `manipulation.percents`              | config._check_semantics| duplicate_manipulation_percents_a... |
 | gather given 1 of 2 shards, another condition's| dataset.check_shards   | gather_refuses_a_partial_or_forei... |
 | shard, or a shard twice                        |                        |                                      |
+| gather given shards simulated with another     | dataset.check_shards   | gather_refuses_shards_simulated_w... |
+| window or seed (any setting the data depend on)|                        |                                      |
 | config file not YAML, empty, a list (step CLI, | steps.load_config,     | step_cli_names_a_config_file_it_c... |
 | and the README's `python -m sslrp.config`)     | config.load            |                                      |
 | ENOSPC while gathering (segfault in h5py close)| dataset._new_hdf5      | write_failure_in_gather_leaves_no... |
@@ -48,6 +50,7 @@ Fault classes covered (each test reproduces the fault and asserts the message; `
 
 import csv
 import errno
+import hashlib
 import json
 import os
 import re
@@ -328,7 +331,7 @@ def test_simulation_names_a_short_utterance_of_an_old_corpus(tmp_path, tiny_conf
     with pytest.raises(corpus.CorpusError, match=r"utterance 0 \('short.wav'\) has 100 samples, fewer than one "
                                                  r"window \(512\)") as err:
         step_script("simulate_shard").run(str(path), tmp_path / "shard.h5", condition, tiny_config["geometry"],
-                                          tiny_config["signals"], 0, 2, tiny_config["seed"])
+                                          tiny_config["signals"], 0, 2, tiny_config["seed"], tiny_config["corpus"])
     assert_names_file_and_command(str(err.value), path)
 
 
@@ -620,8 +623,51 @@ def test_gather_refuses_a_partial_or_foreign_shard_set_and_the_advice_completes_
                                           other, tiny_config["geometry"], tiny_config["signals"],
                                           tiny_config["corpus"], tiny_config["seed"])
     with pytest.raises(dataset.DatasetError, match=rf"{shard0}: shard 0 of {tiny_cond} is given twice"):
-        dataset.check_shards([shard0, shard0, shard1], step_settings.condition(tiny_config, tiny_cond))
+        dataset.check_shards([shard0, shard0, shard1], _recipe(tiny_config, tiny_cond))
     assert not (tmp_path / "other.h5").exists()
+
+
+def _recipe(config, cond):
+    """The settings a gather of `cond` under `config` expects its shards to record."""
+    from sslrp import step_settings
+
+    s = step_settings.gather_dataset(config, cond)
+    return dataset.simulation_recipe(s["condition"], s["geometry_settings"], s["signals"], s["corpus_settings"],
+                                     s["seed"])
+
+
+@pytest.mark.parametrize("change, key, theirs, ours", [
+    ({"signals": {"window": 640, "max_seconds": 0.3}}, "signals.window", "640", "512"),
+    ({"seed": 8}, "seed", "8", "7"),
+])
+def test_gather_refuses_shards_simulated_with_other_settings(tmp_path, tiny_corpus, tiny_config, tiny_cond,
+                                                             step_script, change, key, theirs, ours):
+    """A shard left from a run with another window made h5py fail (`Can't broadcast`), one with another seed was
+    gathered without a word into a dataset of two seeds: each is refused naming the shard, the setting, both
+    values and the command that rebuilds it, before anything is written."""
+    from sslrp import step_settings
+
+    other = configuration.validate({**configuration.validate(tiny_config), **change})
+    shards = [tmp_path / "shard-0.h5", tmp_path / "shard-1.h5"]
+    step_script("simulate_shard").run(str(tiny_corpus), str(shards[0]),
+                                      **step_settings.simulate_shard(tiny_config, tiny_cond, 0))
+    step_script("simulate_shard").run(str(tiny_corpus), str(shards[1]),
+                                      **step_settings.simulate_shard(other, tiny_cond, 1))
+    out = tmp_path / f"{tiny_cond}.h5"
+    with pytest.raises(dataset.DatasetError) as err:
+        step_script("gather_dataset").run([str(p) for p in shards], str(out),
+                                          **step_settings.gather_dataset(tiny_config, tiny_cond))
+    message = str(err.value)
+    assert message.startswith(f"{shards[1]}: shard 1 of {tiny_cond} was simulated with {key} = {theirs}, but the "
+                              f"gather's settings have {key} = {ours}")
+    assert f"--forcerun {shards[1]}" in message
+    assert not out.exists()
+    # the shard's own record: the readable settings and one hash of them
+    with h5py.File(shards[1], "r") as f:
+        recorded = json.loads(f.attrs["settings"])
+        assert f.attrs["settings_hash"] == hashlib.sha256(
+            f.attrs["settings"].encode()).hexdigest()[:16]
+    assert recorded == json.loads(json.dumps({**_recipe(other, tiny_cond), "n_shards": 2}))
 
 
 @pytest.mark.parametrize("content, reason", [

@@ -74,6 +74,40 @@ def test_window_and_mics_come_from_the_config_and_init_args_may_not_contradict_t
     assert models.build(agreeing, WINDOW, MICS).conv.in_channels == MICS
 
 
+def _shadowing_files(folder):
+    """The worked example under names of installed modules: the model class in `random.py`, which imports it from
+    its neighbour `shadow_blocks.py` (the example's model file), and the canonizer hook in `torch.py` (the example's
+    hook, which imports the real torch and the neighbour's ResidualBlock)."""
+    shutil.copy(REPO / "examples" / "tiny_resnet.py", folder / "shadow_blocks.py")
+    (folder / "random.py").write_text("from shadow_blocks import TinyResNet  # a neighbour\n")
+    hook = (REPO / "examples" / "tiny_resnet_lrp.py").read_text().replace("from tiny_resnet ", "from shadow_blocks ")
+    (folder / "torch.py").write_text(hook)
+    return {**EXAMPLE, "class_path": f"{folder}/random.py:TinyResNet", "canonizers": f"{folder}/torch.py:canonizers"}
+
+
+def test_model_files_named_like_installed_modules_shadow_nothing(tmp_path):
+    import random
+
+    path_before, random_before = list(sys.path), random
+    entry = _shadowing_files(tmp_path)
+    report = model_check.check(entry, WINDOW, MICS, seed=1)
+    assert report["unknown_layers"] == {}
+    example = model_check.check(EXAMPLE, WINDOW, MICS, seed=1)  # the same model and hook under other names
+    assert {k: v for k, v in report.items() if k not in ("class_path", "canonizers")} == {
+        k: v for k, v in example.items() if k not in ("class_path", "canonizers")}
+    assert sys.path == path_before  # the folder was on the path only while the files ran
+    assert sys.modules["random"] is random_before and callable(sys.modules["random"].Random)
+    assert sys.modules["torch"] is torch and hasattr(torch, "nn")
+    module = models.spec(entry).factory
+    assert sys.modules[module.__module__].__file__ == str(tmp_path / "shadow_blocks.py")
+    hook = models.import_object(entry["canonizers"], "models[0].canonizers")
+    assert hook.__module__.startswith("sslrp_user_torch_") and hook.__module__ != "torch"
+    assert models.import_object(entry["canonizers"], "x") is hook  # imported once per process
+    localizer = models.spec(entry).wrap(models.build(entry, WINDOW, MICS).eval())
+    with lrp.composite(localizer).context(localizer.module):  # the hook's isinstance sees the model's class
+        assert isinstance(localizer.module.block.canonizer_sum, Sum)
+
+
 def test_a_wrong_output_shape_fails_naming_the_key_the_file_and_the_contract(tmp_path):
     entry = _model_file(tmp_path, "two_outputs", """
         class Net(nn.Module):

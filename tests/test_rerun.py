@@ -106,6 +106,22 @@ def test_new_learning_rate_of_one_model_reruns_only_that_models_chain(tiny_workf
     assert {"localization_table", "page"} <= per_model.get(None, set())
 
 
+def test_a_rerun_rebuilds_tables_and_figures_a_killed_forcerun_deleted(tiny_workflow_run, tmp_path):
+    """`--forcerun` deletes a job's outputs as it starts; a run killed then (kill -9 while the table steps write)
+    leaves the tables and figures missing beside the page written before. The plain re-run must rebuild them (and
+    the page from them); it found nothing to do while only the page and five tables were targets."""
+    work = tmp_path / "run"
+    shutil.copytree(tiny_workflow_run, work, symlinks=True)  # keeps the modification times
+    gone = ["results/tables/localization.md", "results/tables/localization.csv", "results/tables/tdoa.csv",
+            "results/tables/sanity.md", "results/page/figures/manipulation__loc_cnn_.png"]
+    for name in gone:
+        (work / name).unlink()
+    done = snakemake(work, "-n", "--rerun-incomplete")
+    assert done.returncode == 0, done.stderr[-3000:]
+    rules = {rule for rule, _, _ in planned_jobs(done.stdout + done.stderr)}
+    assert rules == {"localization_table", "tdoa_table", "sanity_table", "manipulation_figure", "page", "all"}
+
+
 # --- a training job killed mid-run ----------------------------------------------------------------------
 
 KILL_COND = CONDS[0]

@@ -70,12 +70,15 @@ def page_file(name):
 
 
 def all_outputs():
-    """What `snakemake` builds by default: the results page and everything on it, and the tables."""
-    return [
-        "results/page/index.html",
-        "results/tables/manipulation.md",
-        "results/tables/aopc.md",
-        "results/tables/srg.md",
-        "results/tables/randomization.md",
-        "results/tables/conservation.md",
-    ]
+    """What `snakemake` builds by default: the results page, every figure and sound it shows, and every table (each
+    rule's fixed outputs under results/tables/, md and csv).
+
+    Each is a target of its own, not only an input of the page, so that a plain re-run rebuilds any that is missing:
+    Snakemake rebuilds a missing file only where a target needs it, and a run killed during `--forcerun` of the
+    tables has deleted their outputs while the page, written before, is still there."""
+    outputs = {str(f) for r in workflow.rules for f in r.output}
+    tables = sorted(
+        f for f in outputs if "{" not in f and f.startswith("results/tables/")
+    )
+    figures = sorted(page_file(f) for f in names.page_files(models, conditions))
+    return ["results/page/index.md", "results/page/index.html", *figures, *tables]

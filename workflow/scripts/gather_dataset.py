@@ -8,8 +8,7 @@ VERSIONED = ("numpy", "scipy", "h5py", "pyroomacoustics", "espeakng-loader")
 
 def dataset_attrs(name, condition, geometry_settings, signals, corpus_settings, seed):
     """Attributes that describe how the dataset was made (the shard count is deliberately absent)."""
-    recipe = {"condition": condition, "geometry": geometry_settings, "signals": signals,
-              "corpus": corpus_settings, "seed": seed}
+    recipe = dataset.simulation_recipe(condition, geometry_settings, signals, corpus_settings, seed)
     max_order = -1 if condition["max_order"] is None else condition["max_order"]
     return dataset.dataset_attrs(name, geometry_settings, signals, seed, recipe, VERSIONED, t60=condition["t60"],
                                  snr=condition["snr"], max_order=max_order)
@@ -20,7 +19,8 @@ def run(shards, data, name, condition, geometry_settings, signals, corpus_settin
     log = steps.logger(log)
     split_of = geometry.sources(geometry_settings, seed).split_of()
     attrs = dataset_attrs(name, condition, geometry_settings, signals, corpus_settings, seed)
-    dataset.check_shards(shards, condition)
+    recipe = dataset.simulation_recipe(condition, geometry_settings, signals, corpus_settings, seed)
+    dataset.check_shards(shards, recipe)  # one simulation with these settings, complete
     dataset.gather(shards, data, split_of, attrs)
     info = dataset.read_attrs(data)
     for split in geometry.SPLITS:

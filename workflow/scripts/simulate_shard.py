@@ -13,9 +13,9 @@ def utterance_for(source_index, n_utterances, seed):
     return int(seeding.rng(seed, "utterance", source_index).integers(n_utterances))
 
 
-def run(speech, shard_file, condition, geometry_settings, signals, shard, n_shards, seed, log=None):
+def run(speech, shard_file, condition, geometry_settings, signals, shard, n_shards, seed, corpus_settings, log=None):
     """Simulate shard `shard` of `n_shards` of the condition's sources, speaking utterances of the corpus file
-    `speech`, into `shard_file`."""
+    `speech` (made with `corpus_settings`), into `shard_file`, which records these settings for the gather."""
     log = steps.logger(log)
     utterances = corpus.read(speech)
     sources = geometry.sources(geometry_settings, seed)
@@ -39,7 +39,8 @@ def run(speech, shard_file, condition, geometry_settings, signals, shard, n_shar
         )
     rt60 = np.array([r.rt60 for r in recordings])
     log.info(f"measured T60 (median over the shard's sources): {np.nanmedian(rt60):.3f} s")
-    dataset.write_shard(shard_file, recordings, dataset.shard_attrs(condition, shard, n_shards))
+    recipe = dataset.simulation_recipe(condition, geometry_settings, signals, corpus_settings, seed)
+    dataset.write_shard(shard_file, recordings, dataset.shard_attrs(recipe, shard, n_shards))
 
 
 def cli():

@@ -61,16 +61,24 @@ def key_path(path):
 
 
 def validate(config, schema_path=SCHEMA):
-    """Return a validated copy of `config` with defaults filled in; raise ConfigError naming the key."""
+    """Return a validated copy of `config` with defaults filled in; raise ConfigError naming the key.
+
+    The copy is a plain tree (YAML aliases written out, within MAX_VALUES), in which an integral float at an
+    integer key is that integer (see `_integral_floats`).
+    """
     schema = yaml.safe_load(Path(schema_path).read_text())
-    config_in, config = config, copy.deepcopy(dict(config))
+    _check_size(config)
+    config_in, config = config, _tree_copy(dict(config))
     _add_user_training(config)
-    validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
-    # Filling defaults while validating: one pass fills, the second reports on the complete config.
+    validator = _with_defaults(jsonschema.validators.extend(jsonschema.Draft202012Validator,
+                                                            type_checker=STRICT_TYPES))(schema)
+    # Filling defaults while validating: one pass fills, the next ones turn integral floats into integers, and the
+    # last reports on the complete config.
     list(validator.iter_errors(config))
+    _integral_floats(validator, config)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
-        lines = [f"  {key_path(e.absolute_path)}: {e.message}" for e in errors]
+        lines = [f"  {key_path(e.absolute_path)}: {_message(e)}" for e in errors]
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
     _check_finite(config)
     _resolve_array(config, raw=config_in)
@@ -81,6 +89,116 @@ def validate(config, schema_path=SCHEMA):
         if model not in TRAINING_KEYS and settings["lr"] is None:
             settings["lr"] = PAPER_LR.get(model, DEFAULT_LR)
     return config
+
+
+# JSON Schema counts 768.0 as an integer; the workflow's integer keys (slice bounds, shapes, indices, counts) need
+# Python ints, so the schema's `integer` here means a Python int only (never a bool), and `_integral_floats` turns
+# an integral float at such a key into its int before anything reads it.
+STRICT_TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool))
+# The most values a configuration may expand to (YAML aliases written out). A real one holds a few hundred to a
+# few thousand (a many-microphone array, many conditions); nine nested aliases expand to 9^9.
+MAX_VALUES = 100_000
+
+
+def _integer_expected(error):
+    """Whether a jsonschema error is a `type` error at a key whose types include `integer`."""
+    types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+    return error.validator == "type" and "integer" in types
+
+
+def _each_error(errors):
+    """The errors and, recursively, those of their branches (anyOf, oneOf: `error.context`)."""
+    for error in errors:
+        yield error
+        yield from _each_error(error.context or [])
+
+
+def _integral_floats(validator, config):
+    """The one place that decides integral floats at integer keys: `768.0` (a YAML file written by a script or a
+    spreadsheet) becomes 768, for every key the schema types `integer` (also inside lists, and with
+    `[integer, "null"]`), so every step, rule and hash sees the int. A float with a fraction stays and is refused by
+    the schema, naming the key and the value."""
+    for _ in range(8):  # each pass converts every such value validation reaches; nested branches may need another
+        found = [e for e in _each_error(validator.iter_errors(config))
+                 if _integer_expected(e) and isinstance(e.instance, float) and e.instance.is_integer()]
+        if not found:
+            return
+        for error in found:
+            *parents, last = error.absolute_path
+            container = config
+            for part in parents:
+                container = container[part]
+            container[last] = int(error.instance)
+
+
+def _message(error):
+    """jsonschema's message, saying for an integer key what to write instead (the value is in the message)."""
+    if _integer_expected(error) and isinstance(error.instance, float) and math.isfinite(error.instance):
+        value = error.instance
+        return (f"{value!r} is not a whole number; this key takes an integer, e.g. {math.floor(value)} or "
+                f"{math.ceil(value)}")
+    # a value that is a long list or mapping: its beginning is enough to find it
+    return error.message if len(error.message) <= 500 else error.message[:500] + " ..."
+
+
+def _check_size(config):
+    """Refuse a configuration that YAML aliases (`&anchor`, `*alias`) expand beyond MAX_VALUES, or that holds
+    itself, naming the key.
+
+    Visits each object once (the expanded size of a shared list or mapping is computed once), so an alias bomb
+    (nine nested aliases: 9^9 values) is refused at once. It runs before the schema, whose messages would print
+    such a value in full (`[[[1, ...` 9^9 times), and before every walk that would expand it.
+    """
+    sizes, on_path = {}, set()
+
+    def size(obj, key):
+        if not isinstance(obj, (dict, list, tuple)):
+            return 1
+        if id(obj) in on_path:
+            raise ConfigError(f"{key}: the value holds itself (a YAML alias to one of its own parents); write the "
+                              "value out")
+        if id(obj) not in sizes:
+            on_path.add(id(obj))
+            items = obj.items() if isinstance(obj, dict) else enumerate(obj)
+            sizes[id(obj)] = 1 + sum(size(value, _child(key, name)) for name, value in items)
+            on_path.discard(id(obj))
+        return sizes[id(obj)]
+
+    for name, value in config.items():
+        try:
+            size(value, name)
+        except RecursionError:
+            raise ConfigError(f"{name}: nested deeper than the check can follow; write it with fewer levels") from None
+    key, obj = "", config
+    if size(obj, key) <= MAX_VALUES:
+        return
+    while True:  # name the deepest key that alone holds too much
+        items = obj.items() if isinstance(obj, dict) else enumerate(obj)
+        big = [(name, value) for name, value in items if size(value, "") > MAX_VALUES]
+        if len(big) != 1:
+            break
+        key, obj = _child(key, big[0][0]), big[0][1]
+    raise ConfigError(f"{key or '(top level)'}: expands to {size(obj, key):,} values through YAML aliases "
+                      f"(&anchor / *alias), more than the {MAX_VALUES:,} a configuration may hold; write the value "
+                      "out, without aliases that repeat aliases")
+
+
+def _child(key, name):
+    """`key.name`, or `key[i]` for a list index."""
+    return f"{key}[{name}]" if isinstance(name, int) else f"{key}.{name}".lstrip(".")
+
+
+def _tree_copy(obj):
+    """A copy of nested dicts and lists in which no list or mapping is shared: a value set at one key (an integer
+    for an integral float) does not change another key that a YAML alias made the same object."""
+    if isinstance(obj, dict):
+        return {name: _tree_copy(value) for name, value in obj.items()}
+    if isinstance(obj, list):
+        return [_tree_copy(value) for value in obj]
+    if isinstance(obj, tuple):
+        return tuple(_tree_copy(value) for value in obj)
+    return copy.deepcopy(obj)
 
 
 def _check_finite(config):

@@ -30,7 +30,7 @@ def corpus(config):
 def simulate_shard(config, cond, shard):
     return {"condition": condition(config, cond), "geometry_settings": config["geometry"],
             "signals": config["signals"], "shard": int(shard), "n_shards": config["simulation"]["shards"],
-            "seed": config["seed"]}
+            "seed": config["seed"], "corpus_settings": config["corpus"]}
 
 
 def gather_dataset(config, cond):

@@ -99,30 +99,57 @@ def write_shard(path, recordings, attrs):
         write_array(f, "windows", windows, chunks=(1, *windows.shape[1:]) if len(windows) else None)
 
 
-def shard_attrs(condition, shard, n_shards):
-    """The attributes by which a shard file says what it is: its condition's settings, its number and the
-    number of shards of that simulation (`check_shards` reads them)."""
-    return {"condition": json.dumps(condition, sort_keys=True), "shard": shard, "n_shards": n_shards}
+def simulation_recipe(condition, geometry_settings, signals, corpus_settings, seed):
+    """Every setting a simulated condition's data depend on: the condition's, the geometry, the signals (window,
+    length), the corpus and the seed. Its hash is the dataset's `config_hash`; each shard records it too, so that
+    the gather can refuse shards simulated with other settings."""
+    return {"condition": condition, "geometry": geometry_settings, "signals": signals, "corpus": corpus_settings,
+            "seed": seed}
 
 
-def check_shards(shard_paths, condition):
-    """Raise DatasetError unless the files are one complete simulation of `condition` (its settings): each
-    simulated for it, all of the same shard count, each shard once. A gather given another condition's shards,
-    or some of them only, would otherwise write a wrong or partial dataset that later steps read as good."""
+def _digest(settings):
+    text = json.dumps(settings, sort_keys=True)
+    return text, hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def shard_attrs(recipe, shard, n_shards):
+    """The attributes by which a shard file says what it is (`check_shards` reads them): its condition's settings,
+    its number, the number of shards of its simulation, and every setting its data depend on (the
+    `simulation_recipe` and the shard count: readable as JSON, and one hash of them)."""
+    settings, digest = _digest({**recipe, "n_shards": n_shards})
+    return {"condition": json.dumps(recipe["condition"], sort_keys=True), "shard": shard, "n_shards": n_shards,
+            "settings": settings, "settings_hash": digest}
+
+
+def check_shards(shard_paths, recipe):
+    """Raise DatasetError unless the files are one complete simulation with the settings `recipe` (see
+    `simulation_recipe`): each simulated for its condition with the same geometry, signals, corpus and seed, all
+    of the same shard count, each shard once. A gather given another condition's shards, shards left from a run
+    with other settings (another window, another seed), or some of them only, would otherwise write a wrong,
+    mixed or partial dataset that later steps read as good."""
+    condition = recipe["condition"]
     name = condition_name(condition)
+    expected = json.loads(json.dumps(recipe))  # as a shard records it (JSON: tuples are lists)
     found = {}  # shard number -> (path, shard count)
     for path in shard_paths:
         with _open(path) as f:
             attrs = dict(f.attrs)
-        if not {"condition", "shard", "n_shards"} <= attrs.keys():
-            raise DatasetError(f"{path}: not a shard file that names its condition and shard count (attributes "
-                               "condition, shard, n_shards); simulate it again with simulate_shard.py")
+        if not {"condition", "shard", "n_shards", "settings"} <= attrs.keys():
+            raise DatasetError(f"{path}: not a shard file that records its condition, shard count and settings "
+                               f"(attributes condition, shard, n_shards, settings); {rebuild_advice(path)}")
         theirs = json.loads(attrs["condition"])
         number = int(attrs["shard"])
         if theirs != condition:
             raise DatasetError(f"{path}: shard {number} of condition {condition_name(theirs)} ({theirs}), not of "
                                f"{name} ({condition}); give the gather {name}'s shards, "
                                f"{_simulate_advice(name, [number], int(attrs['n_shards']))}")
+        recorded = {k: v for k, v in json.loads(attrs["settings"]).items() if k != "n_shards"}
+        difference = _first_difference(recorded, expected)
+        if difference:
+            key, shard_value, gather_value = difference
+            raise DatasetError(f"{path}: shard {number} of {name} was simulated with {key} = {shard_value}, but the "
+                               f"gather's settings have {key} = {gather_value} (a shard left from a run with other "
+                               f"settings; its data would mix with the others'); {rebuild_advice(path)}")
         if number in found:
             raise DatasetError(f"{path}: shard {number} of {name} is given twice (also {found[number][0]}); give "
                                "each shard once")
@@ -136,6 +163,21 @@ def check_shards(shard_paths, condition):
     if missing:
         raise DatasetError(f"{name}: the gather was given {len(found)} of the {counts[0]} shards; missing shard(s) "
                            f"{', '.join(map(str, missing))}; {_simulate_advice(name, missing, counts[0])}")
+
+
+def _first_difference(recorded, expected, key=""):
+    """(config key, recorded value, expected value) of the first setting that differs, or None; keys as the config
+    names them (`signals.window`, `geometry.grid.nx`), values as JSON."""
+    if isinstance(recorded, dict) and isinstance(expected, dict):
+        for name in sorted(recorded.keys() | expected.keys()):
+            if name not in recorded or name not in expected:
+                return (f"{key}.{name}".lstrip("."), json.dumps(recorded.get(name, "(absent)")),
+                        json.dumps(expected.get(name, "(absent)")))
+            found = _first_difference(recorded[name], expected[name], f"{key}.{name}".lstrip("."))
+            if found:
+                return found
+        return None
+    return None if recorded == expected else (key, json.dumps(recorded), json.dumps(expected))
 
 
 def _simulate_advice(name, shards, n_shards):

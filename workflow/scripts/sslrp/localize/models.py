@@ -15,7 +15,9 @@ Two operations of SampleCNN are plain methods rather than inline operators, so t
 (the gate product x * gate).
 """
 
+import hashlib
 import importlib
+import importlib.util
 import inspect
 import pickle
 import sys
@@ -244,9 +246,8 @@ BUILTINS = {name: ModelSpec(name, cls, MODEL_LABELS[name], key=f"models.{name}")
 
 
 def import_object(reference, key):
-    """The object a reference names: "path/to/file.py:Name" (a file, relative to the working directory, imported as
-    the module named by its stem, its folder put on the import path) or "package.module.Name" (importable from the
-    working directory or the installed packages).
+    """The object a reference names: "path/to/file.py:Name" (a file, relative to the working directory; see
+    `import_file`) or "package.module.Name" (importable from the working directory or the installed packages).
 
     Raises ModelError naming `key`, the file and the original error when the file is missing, fails to import
     or lacks the name.
@@ -256,20 +257,11 @@ def import_object(reference, key):
         file = Path(path)
         if not file.is_file():
             raise ModelError(f"{key}: {reference!r}: no file {str(file)!r} (relative to {Path.cwd()})")
-        folder = str(file.resolve().parent)
-        if folder not in sys.path:  # kept: the file (and a canonizer hook beside it) may import its neighbours
-            sys.path.insert(0, folder)
-        cached = sys.modules.get(file.stem)
-        if cached is not None and Path(getattr(cached, "__file__", None) or "").resolve() != file.resolve():
-            del sys.modules[file.stem]  # another file of the same name, imported earlier in this process
         try:
-            module = importlib.import_module(file.stem)
+            module = import_file(file)
         except Exception as err:
             raise ModelError(f"{key}: importing {str(file)!r} failed ({type(err).__name__}: {err}); fix the file "
                              "and run again") from err
-        if Path(module.__file__ or "").resolve() != file.resolve():
-            raise ModelError(f"{key}: {str(file)!r} is shadowed by the module {file.stem!r} of {module.__file__}; "
-                             "rename the file")
     else:
         module_path, _, attr = reference.rpartition(".")
         if not module_path:
@@ -285,6 +277,66 @@ def import_object(reference, key):
     if not hasattr(module, attr):
         raise ModelError(f"{key}: {reference!r}: the module has no {attr!r}")
     return getattr(module, attr)
+
+
+def import_file(file):
+    """The module of a user's Python file, imported by its path under a name of its own
+    (`sslrp_user_<stem>_<hash of the path>`), so that no file name shadows anything: a model in `random.py` or
+    `torch.py` leaves the standard library's `random` and the installed `torch` what they are.
+
+    While the file runs, its folder is at the *end* of the import path, so it can import the files beside it
+    (`from blocks import Block`) wherever no installed module has their name; afterwards the path is as before. The
+    file is also its plain name (`tiny_resnet`) when nothing else has that name, so a neighbour that imports it (a
+    canonizer hook: `from tiny_resnet import ResidualBlock`) gets the same module and the same classes. Imported
+    once per process: a second reference to the file (the model, then its hook) returns the same module.
+    """
+    file = file.resolve()
+    for module in (sys.modules.get(file.stem), sys.modules.get(_user_module_name(file))):
+        if module is not None and _module_file(module) == file:
+            return module
+    name = _user_module_name(file)
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None:
+        raise ImportError(f"{file.name} is not a Python file (give a .py file)")
+    module = importlib.util.module_from_spec(spec)
+    aliases = [name] + ([file.stem] if _name_is_free(file.stem, file) else [])
+    for alias in aliases:
+        sys.modules[alias] = module  # before it runs: dataclasses and circular imports look it up
+    folder, added = str(file.parent), str(file.parent) not in sys.path
+    if added:
+        sys.path.append(folder)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        for alias in aliases:
+            sys.modules.pop(alias, None)
+        raise
+    finally:
+        if added and folder in sys.path:
+            sys.path.remove(folder)
+    return module
+
+
+def _user_module_name(file):
+    """The module name of a user's file: its stem (made an identifier) and a hash of its absolute path."""
+    stem = "".join(c if c.isalnum() else "_" for c in file.stem)
+    return f"sslrp_user_{stem}_{hashlib.sha256(str(file).encode()).hexdigest()[:12]}"
+
+
+def _module_file(module):
+    file = getattr(module, "__file__", None)
+    return Path(file).resolve() if file else None
+
+
+def _name_is_free(name, file):
+    """Whether no module but `file` has the top-level name `name` (none imported, none installed)."""
+    if not name.isidentifier() or name in sys.modules:
+        return False
+    try:
+        found = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    return found is None or (found.origin is not None and Path(found.origin).resolve() == file)
 
 
 def spec(entry, index=None):
