@@ -132,11 +132,12 @@ def describe_factor(ratio):
 
 
 def check(model, windows, tolerance=2.0, batch_size=32, device="cpu"):
-    """The input check of `model` on `windows` [N, M, W]: {"layers": compare(...), **summarize(...)}, with the
-    number of windows and the tolerance used."""
+    """The input check of `model` on `windows` [N, M, W]: {"layers": compare(...) with each layer's `outside`,
+    **summarize(...)}, with the number of windows and the limits used."""
     if tolerance <= 1:
         raise ValueError(f"tolerance must be above 1 (a factor on the variance), got {tolerance}")
-    rows = compare(model, input_statistics(model, windows, batch_size, device))
+    rows = [{**row, "outside": outside(row, tolerance)}
+            for row in compare(model, input_statistics(model, windows, batch_size, device))]
     skipped = [name for name, bn in batch_norms(model) if not bn.track_running_stats or bn.running_var is None]
     return {"windows": int(len(windows)), "tolerance": float(tolerance), "mean_shift_limit": MEAN_SHIFT_LIMIT,
             "skipped_layers": skipped, "layers": rows, **summarize(rows, tolerance)}
