@@ -17,6 +17,10 @@ paper's geometry (config/paper.yaml, W 5120), switching on one convention of the
 | `image_box` | every image that arrives before T60 (gpuRIR's t2n box cut at Tmax), more than inverse_sabine's order |
 | `full_conv` | full convolution (utterance + RIR tail), noise power from mic 0's whole signal, windows over it all |
 | `offset` | windows start half a window later (the authors' start at 0, as ours: a sensitivity check) |
+| `window_2560`, `window_1280` | shorter windows, the model built for them: SampleCNN's weights do not depend on W |
+|   | (global average pools), and the authors' train_SampleCNN.py sets `window_size = 1280` |
+| `stretch_1.5`, `stretch_2` | diagnostic: the microphone signals resampled by 3/2 and 2 (every delay that much longer |
+|   | in samples, the spectrum that much lower): does the x compression follow the delays' scale? |
 | `arctic` | the one CMU ARCTIC utterance, trimmed and peak-normalised as the project's wav corpora are |
 | `arctic_untrimmed` | the same utterance as the authors used theirs: peak-normalised, silences kept |
 | `authors` | all of the authors' conventions at once: sabine_beta + no_hpf + image_box + no_lead + level + |
@@ -77,6 +81,10 @@ VARIANTS = {
     "offset": {"offset": 0.5},
     "arctic": {"speech": "arctic"},
     "arctic_untrimmed": {"speech": "arctic_raw"},
+    "window_2560": {"window": 2560},
+    "window_1280": {"window": 1280},
+    "stretch_1.5": {"stretch": (3, 2)},
+    "stretch_2": {"stretch": (2, 1)},
     "authors": AUTHORS,
     "authors_espeak": {**AUTHORS, "speech": "espeak"},
 }
@@ -185,7 +193,7 @@ def evaluate(model, windows, positions, baseline):
                   "baseline_xyz": base.mean(axis=0).tolist()}
 
 
-def run_condition(cond, condition, config, sources, picks, espeak, model, args, log):
+def run_condition(cond, condition, config, sources, picks, espeak, load_model, args, log):
     geo, fs, window = config["geometry"], config["geometry"]["fs"], config["signals"]["window"]
     mics = geometry.mic_positions(geo)
     baseline = sources.positions[sources.train].mean(axis=0)
@@ -210,12 +218,17 @@ def run_condition(cond, condition, config, sources, picks, espeak, model, args, 
                 utterance = espeak[index % len(espeak)] if kind_speech == "espeak" else speech[kind_speech]
                 signals = signals_for(utterance, rirs, variant, condition["snr"], seeding.rng(config["seed"],
                                                                                              "noise", index))
-                w = windows_of(signals, window, variant.get("offset", 0), args.max_windows).astype(np.float32)
+                if "stretch" in variant:
+                    signals = scipy.signal.resample_poly(signals, *variant["stretch"], axis=1)
+                length = variant.get("window", window)
+                w = windows_of(signals, length, variant.get("offset", 0),
+                               args.max_windows * window // length).astype(np.float32)
                 data[name][split][0].append(w)
                 data[name][split][1].append(np.repeat(position[None, :], len(w), axis=0))
             log(f"{cond} {split} {k + 1}/{len(indices)} ({time.time() - started:.0f} s)")
     out = {}
     for name, splits in data.items():
+        model = load_model(variants[name].get("window", window))
         out[name] = _score(model, splits, baseline, args)
         if name in MATCHED:
             ratio = out[name]["input_check"]["layers"][0]["variance_ratio"]
@@ -241,27 +254,34 @@ def _score(model, splits, baseline, args):
             result["slope_y"] = slope(positions[:, 1], preds[split][:, 1])
             result["r_x"] = float(np.corrcoef(positions[:, 0], preds[split][:, 0])[0, 1])
             result["r_y"] = float(np.corrcoef(positions[:, 1], preds[split][:, 1])[0, 1])
-    test_windows = np.concatenate(splits["test"][0])
-    subset = seeding.subset(args.check_windows, len(test_windows), args.seed, "input_check/subset")
-    result["input_check"] = input_check.check(model, test_windows[subset], tolerance=2.0)
+    # The check on the test square's windows (as the workflow's step does) and on the training sources' windows:
+    # the deep layers' statistics depend on how far apart the positions are, and the test square is small.
+    for split, key in (("test", "input_check"), ("train", "input_check_train")):
+        windows = np.concatenate(splits[split][0])
+        subset = seeding.subset(args.check_windows, len(windows), args.seed, "input_check/subset")
+        result[key] = input_check.check(model, windows[subset], tolerance=2.0)
     return result
 
 
 def table(results, conditions):
     head = ("| condition | variant | test MAE (x, y, z) [m] | baseline | train MAE (x, y, z) [m] | baseline | "
-            "slope x / y (train) | input check: layer 1 ratio; first layer out, factor |")
-    lines = [head, "|" + "---|" * 8]
+            "slope x / y (train) | input check: layer 1 ratio; first layer out, factor | "
+            "last layer ratio: test / train |")
+    lines = [head, "|" + "---|" * 9]
     for cond in conditions:
         for name, r in results.get(cond, {}).items():
             if name.startswith("_"):
                 continue
             t, tr, ic = r["test"], r["train"], r["input_check"]
             first = f"{ic['first_index']} ({ic['first_layer']}), {ic['factor']:.3g}" if ic["first_layer"] else "none"
+            train_check = r.get("input_check_train")
+            last_train = f"{train_check['layers'][-1]['variance_ratio']:.3g}" if train_check else "–"
             lines.append(
                 f"| {cond} (paper {PAPER_MAE.get(cond, float('nan')):.3f}) | {name} | {t['mae']:.3f} "
                 f"({', '.join(f'{v:.3f}' for v in t['mae_xyz'])}) | {t['baseline']:.3f} | {tr['mae']:.3f} "
                 f"({', '.join(f'{v:.3f}' for v in tr['mae_xyz'])}) | {tr['baseline']:.3f} | "
-                f"{r['slope_x']:.2f} / {r['slope_y']:.2f} | {ic['layers'][0]['variance_ratio']:.3g}; {first} |")
+                f"{r['slope_x']:.2f} / {r['slope_y']:.2f} | {ic['layers'][0]['variance_ratio']:.3g}; {first} | "
+                f"{ic['layers'][-1]['variance_ratio']:.3g} / {last_train} |")
     return "\n".join(lines) + "\n"
 
 
@@ -297,9 +317,11 @@ def main():
         rng = seeding.rng(config["seed"], "published_study/sources", i)
         picks = {"test": np.sort(rng.choice(sources.test, n_test, replace=False)),
                  "train": np.sort(rng.choice(sources.train, n_train, replace=False))}
-        model = models.load("sample_cnn", PUBLISHED / "samplecnn" / f"model_{cond}.pth",
-                            config["signals"]["window"], config["geometry"]["array"]["n_mics"])
-        results[cond] = run_condition(cond, conditions[cond], config, sources, picks, espeak, model, args, log)
+        def load_model(window, cond=cond):
+            return models.load("sample_cnn", PUBLISHED / "samplecnn" / f"model_{cond}.pth", window,
+                               config["geometry"]["array"]["n_mics"])
+
+        results[cond] = run_condition(cond, conditions[cond], config, sources, picks, espeak, load_model, args, log)
         out_path.write_text(json.dumps(results, indent=1))
         out_path.with_suffix(".md").write_text(f"CPU: {results['cpu']}\n\n" + table(results, args.conditions))
     print(table(results, args.conditions))
