@@ -156,3 +156,16 @@ def test_published_checkpoint_on_white_noise_matches_the_ratio_its_first_filters
     assert report["layers"][0]["layer"] == "BasicBlock1.bn"
     assert report["layers"][0]["variance_ratio"] == pytest.approx(expected, rel=0.03)  # 655 360 noise values
     assert len(report["layers"]) == 1 + 5 * 2 + 1  # BasicBlock1, each ReSE's two, the dense one
+
+
+def test_inputs_table_writes_through_the_tables_writer(batch, tmp_path):
+    """What table.py does with the `inputs` kind once sslrp.report.tables.ROWS lists inputs.rows."""
+    from sslrp.report import tables
+
+    applies = {"model": "sample_cnn", "condition": "c", **input_check.check(trained_on(batch), batch.numpy() * 3)}
+    none = {"model": "loc_cnn", "condition": "c", "applies": False, "layers": [], "sentence": "n/a"}
+    tables.write(inputs.rows([applies, none]), tmp_path / "inputs.md", tmp_path / "inputs.csv", inputs.DIGITS)
+    md = (tmp_path / "inputs.md").read_text().splitlines()
+    assert md[0].startswith("| model | condition | layer | index | variance ratio |")
+    assert "| sample_cnn | c | bn1 | 1 | 9.0" in md[2] and md[-1].startswith("| loc_cnn | c | – | – | – |")
+    assert len((tmp_path / "inputs.csv").read_text().splitlines()) == 1 + 3 + 1
