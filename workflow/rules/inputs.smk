@@ -6,7 +6,9 @@
 rule input_check:
     input:
         data="results/data/{cond}.h5",
-        checkpoint=lambda wc: step_settings.input_check_checkpoint(config, wc.model, wc.cond),
+        checkpoint=lambda wc: step_settings.input_check_checkpoint(
+            config, wc.model, wc.cond
+        ),
     output:
         result="results/checks/{model}/{cond}_inputs.json",
     log:
