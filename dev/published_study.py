@@ -259,7 +259,8 @@ def _score(model, splits, baseline, args):
     for split, key in (("test", "input_check"), ("train", "input_check_train")):
         windows = np.concatenate(splits[split][0])
         subset = seeding.subset(args.check_windows, len(windows), args.seed, "input_check/subset")
-        result[key] = input_check.check(model, windows[subset], tolerance=2.0)
+        result[key] = input_check.check(model, windows[subset], tolerance=2.0, seed=args.seed)
+        result[key + "_no_dropout"] = input_check.check(model, windows[subset], tolerance=2.0, dropout=False)
     return result
 
 

@@ -169,3 +169,26 @@ def test_inputs_table_writes_through_the_tables_writer(batch, tmp_path):
     assert md[0].startswith("| model | condition | layer | index | variance ratio |")
     assert "| sample_cnn | c | bn1 | 1 | 9.0" in md[2] and md[-1].startswith("| loc_cnn | c | – | – | – |")
     assert len((tmp_path / "inputs.csv").read_text().splitlines()) == 1 + 3 + 1
+
+
+def test_dropout_before_a_batch_norm_is_active_as_in_training_unless_switched_off(batch):
+    """Dropout scales what it keeps by 1 / (1 - p): in evaluation the next batch norm sees less variance than in
+    training. With dropout active (the default) the model on its own training batch reads as in distribution;
+    without, the ratio is the dropout-free variance over the stored one, computed here directly."""
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Dropout(0.5), nn.Conv1d(4, 6, 3, padding="same"), nn.BatchNorm1d(6, momentum=None))
+    model.train()
+    with torch.no_grad():
+        model(batch)
+    model.eval()
+    active = input_check.check(model, batch.numpy(), seed=1)
+    assert active["layers"][0]["variance_ratio"] == pytest.approx(1, rel=0.05)
+    assert active["dropout"] is True and not model[0].training  # modes restored
+    off = input_check.check(model, batch.numpy(), dropout=False)
+    bn = model[2]
+    clean = model[1](batch).detach().double().transpose(0, 1).reshape(6, -1).var(dim=1).numpy()
+    expected = np.exp(np.mean(np.log((clean + bn.eps) / (bn.running_var.double().numpy() + bn.eps))))
+    assert off["layers"][0]["variance_ratio"] == pytest.approx(expected, rel=1e-4)
+    assert expected < 0.8  # the shift the default avoids
+    again = input_check.check(model, batch.numpy(), seed=1)
+    assert again["layers"] == active["layers"]  # seeded masks

@@ -19,7 +19,7 @@ def run(data, checkpoint, result, model, cond, window, n_mics, device, n_windows
     loaded = inference.load_for_test(model, checkpoint, data, window, n_mics, device, threads)
     rows = seeding.subset(n_windows, len(loaded.test.windows), seed, SUBSET)
     found = input_check.check(loaded.model.to(loaded.device), loaded.test.windows[rows], tolerance,
-                              device=loaded.device)
+                              device=loaded.device, seed=seed)
     write_json(result, {"model": loaded.localizer.name, "condition": cond, "checkpoint": str(checkpoint), **found})
     log.info(f"{loaded.localizer.name} on {cond} ({len(rows)} windows): {found['sentence']}")
 

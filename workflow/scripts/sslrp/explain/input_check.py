@@ -13,6 +13,12 @@ compares them with the stored statistics:
 - `mean_shift`: the median over channels of |data mean - running_mean| / sqrt(running_var + eps), in training
   standard deviations.
 
+Dropout stays active during the measurement (seeded), as it was when the running statistics were gathered:
+in evaluation mode a batch norm after a dropout sees less variance than in training (the "variance shift" of
+dropout before batch norm, Li et al. 2019), which would read as data outside the training distribution on the
+very data the model was trained on. Batch norms run in evaluation mode, with their stored statistics, as at
+inference.
+
 The first layer whose ratio lies outside [1/tolerance, tolerance], or whose mean shift exceeds `MEAN_SHIFT_LIMIT`,
 is where the data leave the training distribution; the report names it and its factor. Batch norms without running
 statistics (`track_running_stats=False`) are listed and skipped; a model without batch norms gets a report saying
@@ -58,24 +64,30 @@ class _Moments:
         return mean.numpy(), np.maximum(var.numpy(), 0.0)
 
 
-def input_statistics(model, windows, batch_size=32, device="cpu"):
+def input_statistics(model, windows, batch_size=32, device="cpu", dropout=True, seed=0):
     """Per batch norm with running statistics: (mean [C], unbiased variance [C], values per channel) of its input
-    over `windows` [N, M, W] (numpy or tensor), the model in evaluation mode as at inference."""
+    over `windows` [N, M, W] (numpy or tensor), the batch norms in evaluation mode; the dropouts active as in
+    training (`dropout=True`, masks drawn from `seed`) or off as at inference."""
     layers = [(name, bn) for name, bn in batch_norms(model) if bn.track_running_stats and bn.running_var is not None]
     moments = {name: _Moments() for name, _ in layers}
     hooks = [bn.register_forward_pre_hook(lambda _m, args, name=name: moments[name].add(args[0]))
              for name, bn in layers]
-    was_training = model.training
+    modes = {m: m.training for m in model.modules()}
     model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.modules.dropout._DropoutNd) and dropout:
+            m.train()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
             data = torch.as_tensor(np.asarray(windows), dtype=torch.float32)
             for start in range(0, len(data), batch_size):
                 model(data[start:start + batch_size].to(device))
     finally:
         for hook in hooks:
             hook.remove()
-        model.train(was_training)
+        for m, training in modes.items():
+            m.training = training
     return {name: (*moments[name].mean_var(), moments[name].count) for name, _ in layers if moments[name].count}
 
 
@@ -131,13 +143,14 @@ def describe_factor(ratio):
     return f"{1 / ratio:.3g}x below"
 
 
-def check(model, windows, tolerance=2.0, batch_size=32, device="cpu"):
+def check(model, windows, tolerance=2.0, batch_size=32, device="cpu", dropout=True, seed=0):
     """The input check of `model` on `windows` [N, M, W]: {"layers": compare(...) with each layer's `outside`,
-    **summarize(...)}, with the number of windows and the limits used."""
+    **summarize(...)}, with the number of windows and the limits used. `dropout`, `seed`: see input_statistics."""
     if tolerance <= 1:
         raise ValueError(f"tolerance must be above 1 (a factor on the variance), got {tolerance}")
-    rows = [{**row, "outside": outside(row, tolerance)}
-            for row in compare(model, input_statistics(model, windows, batch_size, device))]
+    stats = input_statistics(model, windows, batch_size, device, dropout, seed)
+    rows = [{**row, "outside": outside(row, tolerance)} for row in compare(model, stats)]
     skipped = [name for name, bn in batch_norms(model) if not bn.track_running_stats or bn.running_var is None]
     return {"windows": int(len(windows)), "tolerance": float(tolerance), "mean_shift_limit": MEAN_SHIFT_LIMIT,
+            "dropout": bool(dropout),
             "skipped_layers": skipped, "layers": rows, **summarize(rows, tolerance)}
