@@ -192,3 +192,26 @@ def test_dropout_before_a_batch_norm_is_active_as_in_training_unless_switched_of
     assert expected < 0.8  # the shift the default avoids
     again = input_check.check(model, batch.numpy(), seed=1)
     assert again["layers"] == active["layers"]  # seeded masks
+
+
+@pytest.mark.skipif(not CHECKPOINT.exists(), reason=f"the authors' checkpoint is not at {CHECKPOINT} "
+                    "(../shared/published, see its README)")
+def test_published_checkpoint_on_this_workflows_paper_data_is_far_above_its_first_layers_training_variance():
+    """The value measured by dev/published_study.py (checks/RESULTS.md): on paper-geometry data simulated by this
+    workflow, the published T60 0.15 s checkpoint's first batch norm sees 37-64x its training variance."""
+    from sslrp import config as configuration
+    from sslrp import seeding
+    from sslrp.data import acoustics, corpus, geometry
+    from sslrp.localize import models
+
+    config = configuration.load(str(Path(__file__).resolve().parents[1] / "config" / "paper.yaml"))
+    geo, condition = config["geometry"], {"t60": 0.15, "snr": 25}
+    speech = corpus.load({**config["corpus"], "n_utterances": 1}, geo["fs"], config["seed"])[0].signal
+    sources = geometry.sources(geo, config["seed"])
+    windows = np.concatenate([
+        acoustics.simulate_source(i, sources.positions[i], speech, 0, geometry.mic_positions(geo), condition, geo,
+                                  5120, config["seed"]).windows[:4]
+        for i in seeding.rng(config["seed"], "test/published").choice(sources.train, 2, replace=False)])
+    report = input_check.check(models.load("sample_cnn", CHECKPOINT, 5120, 16), windows, seed=0)
+    assert report["first_layer"] == "BasicBlock1.bn"
+    assert 25 < report["factor"] < 100
