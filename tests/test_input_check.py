@@ -158,6 +158,28 @@ def test_published_checkpoint_on_white_noise_matches_the_ratio_its_first_filters
     assert len(report["layers"]) == 1 + 5 * 2 + 1  # BasicBlock1, each ReSE's two, the dense one
 
 
+def test_table_step_writes_the_inputs_table_once_tables_lists_it(batch, tmp_path, monkeypatch, step_script):
+    """The `input_table` rule's job (table.py with step_settings.input_table) once sslrp.report.tables.ROWS maps
+    "inputs" to sslrp.report.inputs.rows (wired at merge; set here)."""
+    import json
+
+    from sslrp import step_settings
+    from sslrp.report import tables
+
+    monkeypatch.setitem(tables.ROWS, "inputs", inputs.rows)
+    paths = []
+    for k, cond in ((3.0, "a"), (1.0, "b")):
+        paths.append(tmp_path / f"{cond}.json")
+        paths[-1].write_text(json.dumps({"model": "sample_cnn", "condition": cond,
+                                         **input_check.check(trained_on(batch), batch.numpy() * k)}))
+    settings = step_settings.input_table({"training": {"replicates": 3}})
+    assert settings == {"kind": "inputs", "digits": inputs.DIGITS, "replicates": 1}
+    step_script("table").run([str(p) for p in paths], str(tmp_path / "t.md"), str(tmp_path / "t.csv"), **settings)
+    md = (tmp_path / "t.md").read_text().splitlines()
+    assert len(md) == 2 + 2 * 3
+    assert "| sample_cnn | a | bn1 | 1 | 9.0" in md[2] and "| sample_cnn | b | bn1 | 1 | 1.0" in md[5]
+
+
 def test_inputs_table_writes_through_the_tables_writer(batch, tmp_path):
     """What table.py does with the `inputs` kind once sslrp.report.tables.ROWS lists inputs.rows."""
     from sslrp.report import tables

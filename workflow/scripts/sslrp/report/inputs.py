@@ -9,7 +9,6 @@ what the check measures, one line per model and condition, and the table. Blocks
 import math
 
 from ..names import model_label
-from . import tables
 
 DIGITS = 3  # decimals of the table's numbers
 HEADING = "Inputs against the training statistics"
@@ -48,5 +47,7 @@ def page_blocks(results, models, conditions):
     lines = [line(by_key[m, c]) for m in models for c in conditions if (m, c) in by_key]
     if not lines:
         return []
+    from . import tables  # here: sslrp.report.tables lists rows() among its tables (no import cycle at load)
+
     return [("heading", 2, HEADING, False), ("text", INTRO), ("list", lines),
             ("table", tables.markdown(rows(results), DIGITS))]
