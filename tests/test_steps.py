@@ -55,6 +55,7 @@ STEPS = {  # step script -> its settings for the tiny config's condition
     "simulate_shard": lambda c, cond: step_settings.simulate_shard(c, cond, 0),
     "gather_dataset": lambda c, cond: step_settings.gather_dataset(c, cond),
     "gather_recordings": lambda c, cond: step_settings.gather_recordings(with_recorded(c, cond), "rec"),
+    "components": lambda c, cond: step_settings.components(c, cond),
     "train": lambda c, cond: step_settings.train(c, "loc_cnn", cond),
     "evaluate": lambda c, cond: step_settings.evaluate(c, "loc_cnn", cond),
     "srp_baseline": lambda c, cond: step_settings.srp_baseline(c, cond),

@@ -36,8 +36,8 @@ def test_every_page_file_is_produced_with_the_seed_names(tiny_workflow_run):
     assert all(cond in page for cond in conds)
     # Rows: 2 models x 2 conditions (+ SRP-PHAT's 2) for localization; manipulation per model x (2 conditions and
     # their pool) x (3 orderings + relevance ranked by magnitude); TDoA one per condition x mic pair (the default
-    # two); the cascades have 1 + 7 (LocCNN) and 1 + 8 (SampleCNN) steps per condition.
-    expected = {"localization": 6, "manipulation": 2 * 3 * (3 + 1), "tdoa": 2 * 2, "sanity": 4, "conservation": 4,
+    # three); the cascades have 1 + 7 (LocCNN) and 1 + 8 (SampleCNN) steps per condition.
+    expected = {"localization": 6, "manipulation": 2 * 3 * (3 + 1), "tdoa": 2 * 3, "sanity": 4, "conservation": 4,
                 "randomization": 2 * (1 + 7) + 2 * (1 + 8)}
     for table, count in expected.items():
         with open(tiny_workflow_run / "results" / "tables" / f"{table}.csv", newline="") as f:

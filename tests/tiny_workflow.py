@@ -19,7 +19,11 @@ TINY = {
     "training": {m: {"max_epochs": 2, "batch_size": 16, "early_stopping_patience": 2, "lr_patience": 1}
                  for m in ("loc_cnn", "sample_cnn")},
     "explain": {"batch_size": 16},
-    "manipulation": {"percents": [0, 20, 50]},
+    "manipulation": {"percents": [0, 20, 50], "attribution": {"integrated_gradients": {"steps": 4}}},
+    # more windows than the test split has: the card covers every test window, so its LRP, energy and random numbers
+    # are the manipulation, TDoA and sanity steps' (tests/test_card_workflow.py)
+    "explanations": {"windows": 64, "methods": ["relevance", "lrp_epsilon", "lrp_flat", "gradient_x_input",
+                                                "integrated_gradients", "energy", "random"]},
 }
 
 

@@ -1,5 +1,6 @@
 # Data: the speech corpus, then per simulated condition its shards and their gathered dataset; a recorded
 # condition's dataset is gathered from its manifest's WAV files into the same layout.
+# A simulated condition's test windows (a seeded subset) are also split into their sound components.
 
 
 rule corpus:
@@ -78,3 +79,24 @@ rule gather_recordings:
         settings=lambda wc: step_settings.gather_recordings(config, wc.cond),
     script:
         "../scripts/gather_recordings.py"
+
+
+rule components:
+    input:
+        data="results/data/{cond}.h5",
+        speech="results/corpus/speech.h5",
+    output:
+        parts="results/components/{cond}.h5",
+    log:
+        "logs/components/{cond}.log",
+    benchmark:
+        "benchmarks/components/{cond}.tsv"
+    wildcard_constraints:
+        cond=one_of(simulated),
+    conda:
+        "../../envs/simulate.yaml"
+    threads: 1
+    params:
+        settings=lambda wc: step_settings.components(config, wc.cond),
+    script:
+        "../scripts/components.py"

@@ -101,3 +101,26 @@ rule sanity:
         ),
     script:
         "../scripts/sanity.py"
+
+
+rule explanations:
+    input:
+        data="results/data/{cond}.h5",
+        checkpoint=checkpoint,
+        relevance="results/{rep}relevance/{model}/{cond}.h5",
+        components_file=lambda wc: step_settings.components_file(config, wc.cond),
+    output:
+        result="results/{rep}explanations/{model}/{cond}.json",
+    log:
+        "logs/{rep}explanations/{model}/{cond}.log",
+    benchmark:
+        "benchmarks/{rep}explanations/{model}/{cond}.tsv"
+    conda:
+        "../../envs/explain.yaml"
+    threads: config["explain"]["threads"]
+    params:
+        settings=lambda wc: step_settings.explanations(
+            config, wc.model, wc.cond, replicate(wc)
+        ),
+    script:
+        "../scripts/explanations.py"

@@ -48,6 +48,48 @@ rule randomization_figure:
         "../scripts/randomization_figure.py"
 
 
+rule explanations_figure:
+    input:
+        results=lambda wc: step_settings.explanation_results(config, models=[wc.model]),
+    output:
+        figure=report(
+            page_file(names.explanations_figure("{model}")),
+            caption="../report/explanations_figure.rst",
+            category="Explanation report card",
+            labels={"model": "{model}"},
+        ),
+    log:
+        "logs/render/explanations_{model}.log",
+    conda:
+        "../../envs/render.yaml"
+    threads: 1
+    params:
+        settings=lambda wc: step_settings.card_figure(config, wc.model, "explanations"),
+    script:
+        "../scripts/card_figure.py"
+
+
+rule components_figure:
+    input:
+        results=lambda wc: step_settings.explanation_results(config, models=[wc.model]),
+    output:
+        figure=report(
+            page_file(names.components_figure("{model}")),
+            caption="../report/components_figure.rst",
+            category="Sound components",
+            labels={"model": "{model}"},
+        ),
+    log:
+        "logs/render/components_{model}.log",
+    conda:
+        "../../envs/render.yaml"
+    threads: 1
+    params:
+        settings=lambda wc: step_settings.card_figure(config, wc.model, "components"),
+    script:
+        "../scripts/card_figure.py"
+
+
 rule render_source:
     input:
         data="results/data/{cond}.h5",
@@ -110,7 +152,13 @@ rule page:
         sanity=step_settings.sanity_results(config),
         manipulation=step_settings.manipulation_results(config),
         tdoa_results=step_settings.tdoa_results(config),
-        figures=[page_file(f) for f in names.page_files(models, conditions)],
+        explanations=every_replicate(step_settings.explanation_results),
+        explanations_table="results/tables/explanations.md",
+        components_table="results/tables/components.md",
+        figures=[
+            page_file(f)
+            for f in names.page_files(models, conditions, components=bool(simulated))
+        ],
     output:
         md="results/page/index.md",
         html=report(

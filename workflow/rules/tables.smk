@@ -176,3 +176,47 @@ rule conservation_table:
         settings=step_settings.table(config, "conservation"),
     script:
         "../scripts/table.py"
+
+
+rule explanations_table:
+    input:
+        results=every_replicate(step_settings.explanation_results),
+    output:
+        md="results/tables/explanations.md",
+        csv=report(
+            "results/tables/explanations.csv",
+            caption="../report/explanations_table.rst",
+            category="Explanation report card",
+            labels={"table": "explanations"},
+        ),
+    log:
+        "logs/tables/explanations.log",
+    conda:
+        "../../envs/render.yaml"
+    threads: 1
+    params:
+        settings=step_settings.table(config, "explanations"),
+    script:
+        "../scripts/table.py"
+
+
+rule components_table:
+    input:
+        results=every_replicate(step_settings.explanation_results),
+    output:
+        md="results/tables/components.md",
+        csv=report(
+            "results/tables/components.csv",
+            caption="../report/components_table.rst",
+            category="Sound components",
+            labels={"table": "components"},
+        ),
+    log:
+        "logs/tables/components.log",
+    conda:
+        "../../envs/render.yaml"
+    threads: 1
+    params:
+        settings=step_settings.table(config, "components"),
+    script:
+        "../scripts/table.py"

@@ -13,14 +13,17 @@ from sslrp.report.replicates import split as split_replicates
 
 
 def run(datasets, localization, summaries, tdoa, md, conditions, models, config, sanity_table=None, sanity=(),
-        manipulation=(), tdoa_results=(), figures=(), html=None, replicates=1, log=None):
+        manipulation=(), tdoa_results=(), explanations=(), explanations_table=None, components_table=None,
+        figures=(), html=None, replicates=1, log=None):
     """Write the page `md` (index.md) and `html` (index.html, beside it) from the `datasets`, the `localization`,
-    `tdoa` and `sanity_table` tables (markdown), the evaluation `summaries` (of every seed replicate, replicate
-    0's first) and replicate 0's `sanity`, `manipulation` and `tdoa_results` (sanity.py, manipulation.py, tdoa.py
-    results, which the page's sentences are made from); the page links the `figures` beside them."""
+    `tdoa`, `sanity_table`, `explanations_table` and `components_table` tables (markdown), the evaluation
+    `summaries` and the report cards `explanations` (of every seed replicate, replicate 0's first) and replicate 0's
+    `sanity`, `manipulation` and `tdoa_results` (sanity.py, manipulation.py, tdoa.py results, which the page's
+    sentences are made from); the page links the `figures` beside them."""
     log = steps.logger(log)
     summaries = [[json.loads(Path(path).read_text()) for path in share]
                  for share in split_replicates(summaries, replicates)]
+    cards = tuple(_read_all(share) for share in split_replicates(explanations, replicates)) if explanations else ()
     if html is not None and Path(html) != Path(md).with_suffix(".html"):
         raise ValueError(f"{html}: the HTML page is written beside {md}, as {Path(md).with_suffix('.html')}")
     t60_rows, recorded = [], []
@@ -47,6 +50,10 @@ def run(datasets, localization, summaries, tdoa, md, conditions, models, config,
         tdoa_results=_read_all(tdoa_results),
         max_similarity=config["sanity"]["max_similarity"],
         recordings=tuple(recorded),
+        explanation_results=cards,
+        explanations_table=Path(explanations_table).read_text() if explanations_table else "",
+        components_table=Path(components_table).read_text() if components_table else "",
+        early_ms=config["components"]["early_ms"],
     )
     written = page.write_page(Path(md).parent, spec)
     log.info(f"wrote {written[0]} and {written[1]}")
@@ -67,7 +74,10 @@ def cli():
         step_settings.every_replicate(step_settings.summaries, config, results=r), f"{r}/tables/tdoa.md",
         f"{r}/page/index.md", **settings, sanity_table=f"{r}/tables/sanity.md",
         sanity=step_settings.sanity_results(config, r), manipulation=step_settings.manipulation_results(config, r),
-        tdoa_results=step_settings.tdoa_results(config, r), log=args.log)
+        tdoa_results=step_settings.tdoa_results(config, r),
+        explanations=step_settings.every_replicate(step_settings.explanation_results, config, results=r),
+        explanations_table=f"{r}/tables/explanations.md", components_table=f"{r}/tables/components.md",
+        log=args.log)
 
 
 if "snakemake" in globals():

@@ -74,6 +74,8 @@ def validate(config, schema_path=SCHEMA):
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
     _check_finite(config)
     _resolve_array(config, raw=config_in)
+    if config["tdoa"]["pairs"] is None:  # three pairs from the array (the paper's on its array)
+        config["tdoa"]["pairs"] = geometry.default_pairs(config["geometry"])
     _check_semantics(config)
     for model, settings in config["training"].items():
         if model not in TRAINING_KEYS and settings["lr"] is None:

@@ -51,9 +51,33 @@ INPUT_TABLE = "inputs"  # results/tables/inputs.{md,csv}: one row per model x co
 
 # Orderings of the input-manipulation test: the paper's three, then the attribution methods beyond the paper
 # (maps from sslrp.explain.attribution); like "relevance", each of those removes the highest values first.
+# "relevance" is the model's own LRP composite (the paper's for the built-ins); "lrp_<rule>" is the same composite
+# with <rule> (of LRP_RULES) on the first layer instead, for the built-ins and models of your own alike.
 PAPER_ORDERINGS = ("relevance", "energy", "random")
-ATTRIBUTIONS = ("gradient", "gradient_x_input", "smoothgrad", "integrated_gradients", "epsilon_plus_flat", "occlusion")
+LRP_VARIANTS = tuple(f"lrp_{rule}" for rule in LRP_RULES)
+ATTRIBUTIONS = ("gradient", "gradient_x_input", "smoothgrad", "integrated_gradients", "epsilon_plus_flat", "occlusion",
+                *LRP_VARIANTS)
 ORDERINGS = (*PAPER_ORDERINGS, *ATTRIBUTIONS)
+# The orderings that need no model: they rank a window's samples by the signal alone (loudest first) or by chance.
+# The report card gives them no randomization number (a model's weights cannot change them) and calls them baselines.
+MODEL_FREE = ("energy", "random")
+# The attribution maps that are magnitudes (sslrp.explain.attribution: the saliency |gradient| and SmoothGrad's
+# |mean gradient|): they have no signed ranking apart from their magnitude ranking.
+MAGNITUDE_MAPS = ("gradient", "smoothgrad")
+METHOD_LABELS = {
+    "relevance": "LRP, the model's composite", "energy": "energy (loudest first)", "random": "random",
+    "gradient": "gradient (saliency)", "gradient_x_input": "gradient × input", "smoothgrad": "SmoothGrad",
+    "integrated_gradients": "Integrated Gradients", "epsilon_plus_flat": "LRP EpsilonPlusFlat",
+    "occlusion": "occlusion", **{f"lrp_{rule}": f"LRP, {rule} first" for rule in LRP_RULES},
+}
+
+
+def method_label(method, model=None):
+    """A method's label on the report card, its figures and the page; "relevance" names the composite it is for a
+    built-in (the paper's: WSquare first)."""
+    if method == "relevance" and model in MODELS:
+        return "LRP, the paper's composite"
+    return METHOD_LABELS.get(method, method)
 # How an attribution map ranks the samples: by signed value (the paper's: highest first, so least relevant first
 # means most negative first) or by magnitude |value| (what matters to a regression output whatever its sign). The
 # attribution orderings can be ranked either way (manipulation.magnitude_orderings); energy ranks by |x| and random
@@ -135,6 +159,16 @@ def randomization_figure(model):
     return f"figures/randomization_{model}.png"
 
 
+def explanations_figure(model):
+    """`figures/explanations_loc_cnn.png`: one model's explanation report card figure."""
+    return f"figures/explanations_{model}.png"
+
+
+def components_figure(model):
+    """`figures/components_loc_cnn.png`: one model's sound components figure (shares and causal test)."""
+    return f"figures/components_{model}.png"
+
+
 def source_stem(model, cond, extreme):
     """`loc_cnn_SNR_25_T60_0.15_error_min`: what names the files of one selected source."""
     return f"{model}_{cond}_error_{extreme}"
@@ -155,9 +189,11 @@ def source_audio(kind, model, cond, extreme):
     return f"figures/audio_{kind}_{source_stem(model, cond, extreme)}.wav"
 
 
-def page_files(models, conditions):
-    """Every figure and audio file the results page links, relative to results/page/, in no particular order."""
+def page_files(models, conditions, components=True):
+    """Every figure and audio file the results page links, relative to results/page/, in no particular order
+    (`components`: whether some condition is simulated, so that the sound components figures exist)."""
     files = [manipulation_figure(m) for m in models] + [randomization_figure(m) for m in models]
+    files += [explanations_figure(m) for m in models] + ([components_figure(m) for m in models] if components else [])
     for model in models:
         for cond in conditions:
             for extreme in EXTREMES:

@@ -52,6 +52,19 @@ def recording_files(config, cond):
     return [manifest, *(str(row.file) for row in rows)]
 
 
+def components(config, cond):
+    """The components step's settings (a simulated condition only: recordings have no components): the condition,
+    geometry and signals it was simulated with, the seed (replicate 0's: the data's), the size of the test-window
+    subset (explanations.windows, seeding.subset) and the early reflections' limit (components.early_ms)."""
+    settings = condition(config, cond)
+    if names.is_recorded(settings):
+        raise configuration.ConfigError(f"--cond: {cond!r} is a recorded condition; only a simulation has sound "
+                                        "components (direct, early, late, noise)")
+    return {"condition": settings, "geometry_settings": config["geometry"], "signals": config["signals"],
+            "seed": config["seed"], "n_windows": config["explanations"]["windows"],
+            "early_ms": config["components"]["early_ms"]}
+
+
 def models_condition(config, cond):
     """The condition whose trained models `cond`'s steps use: its `models_from` (a recorded condition explained
     with another condition's models), else `cond` itself."""
@@ -153,6 +166,27 @@ def sanity(config, model, cond, replicate=0):
             "sound_speed": config["geometry"]["sound_speed"]}
 
 
+def explanations(config, model, cond, replicate=0):
+    """The report card's settings: its methods and windows (`explanations`), the manipulation test's percents and
+    imputation, the TDoA pairs, SRP-PHAT's settings for the components' causal test; the windows are drawn from the
+    config's seed in every replicate (the same windows as the sound components), the model-dependent draws (random
+    ordering, randomization, SmoothGrad's noise) from the replicate's."""
+    m, t = config["manipulation"], config["tdoa"]
+    return {**_model(config, model), "cond": cond, "methods": config["explanations"]["methods"],
+            "n_windows": config["explanations"]["windows"], "subset_seed": config["seed"],
+            "seed": replicate_seed(config, replicate), "percents": m["percents"], "imputation": m["imputation"],
+            "batch_size": config["explain"]["batch_size"], "gate": config["explain"]["gate"],
+            "attribution_settings": m["attribution"], "pairs": t["pairs"], "max_lag": t["max_lag"],
+            "sound_speed": config["geometry"]["sound_speed"], "srp_settings": config["srp"],
+            "geometry_settings": config["geometry"], "max_similarity": config["sanity"]["max_similarity"]}
+
+
+def components_file(config, cond):
+    """The sound components of a simulated condition's card windows (sslrp.data.components); none for a recorded
+    condition (or one explained with another condition's models: its data are its own)."""
+    return [] if names.is_recorded(condition(config, cond)) else f"results/components/{cond}.h5"
+
+
 def input_check(config, model, cond):
     """The input check's settings: the model (its entry, window, array, device), the condition, the size of its
     seeded subset of test windows, the variance tolerance and the seed that draws the subset."""
@@ -200,6 +234,10 @@ def randomization_figure(config, model):
     return {"model_name": model, "replicates": config["training"]["replicates"]}
 
 
+def card_figure(config, model, kind):
+    return {"model_name": model, "kind": kind}
+
+
 def render_source(config, model, cond, extreme):
     return {"model_name": model, "cond": cond, "extreme": extreme, "pair": config["tdoa"]["pairs"][0]}
 
@@ -243,6 +281,12 @@ def sanity_results(config, results="results", replicate=0, models=None):
 def manipulation_results(config, results="results", replicate=0, models=None):
     """The manipulation.py curves of one replicate, which the manipulation tables and figures read."""
     return _model_results(config, results, replicate, "manipulation", models)
+
+
+def explanation_results(config, results="results", replicate=0, models=None):
+    """The report cards (explanations.py) of one replicate's model x condition, which the explanation and components
+    tables, their figures and the page read."""
+    return _model_results(config, results, replicate, "explanations", models)
 
 
 def tdoa_results(config, results="results", replicate=0):

@@ -25,8 +25,14 @@ def room_rirs(position, mics, room_dim, fs, t60, max_order=None, threads=1):
 
     Absorption and image order come from Sabine's formula (`pra.inverse_sabine`); `max_order` caps the order
     (a speed knob for quick runs: it shortens the measured decay, which is reported, not hidden).
-    `max_order=0` gives the anechoic direct path. `threads`: pyroomacoustics' RIR-building threads (below).
+    `max_order=0` gives the anechoic direct path. `threads`: pyroomacoustics' RIR-building threads (`shoebox`).
     """
+    return stack_rirs(shoebox(position, mics, room_dim, fs, t60, max_order, threads).rir)
+
+
+def shoebox(position, mics, room_dim, fs, t60, max_order=None, threads=1):
+    """The pyroomacoustics room of `room_rirs`, its image sources computed and its RIRs built (`room.rir[m][0]`);
+    sslrp.data.components splits the same room's image sources into direct sound, early and late reflections."""
     import pyroomacoustics as pra  # imported where used: every job imports this module, few simulate (1-3 s each)
 
     # One thread for the RIR build by default: pyroomacoustics 0.10 otherwise takes os.cpu_count() threads (it
@@ -40,7 +46,13 @@ def room_rirs(position, mics, room_dim, fs, t60, max_order=None, threads=1):
     room.add_source(list(position))
     room.add_microphone_array(np.asarray(mics).T)
     room.compute_rir()
-    rirs = [room.rir[m][0] for m in range(len(mics))]
+    return room
+
+
+def stack_rirs(rirs):
+    """One source's RIRs per mic (`room.rir`: a list per mic of a list per source) zero-padded to the longest: [M, L]
+    float64."""
+    rirs = [per_source[0] for per_source in rirs]
     out = np.zeros((len(rirs), max(map(len, rirs))))
     for m, rir in enumerate(rirs):
         out[m, : len(rir)] = rir
@@ -56,8 +68,14 @@ def reverberant(speech, rirs):
 
 def add_noise(signals, snr_db, rng):
     """Add independent white Gaussian noise per channel; power set by mic 0's signal and `snr_db`."""
+    return signals + sensor_noise(signals, snr_db, rng)
+
+
+def sensor_noise(signals, snr_db, rng):
+    """The noise `add_noise` adds to `signals` (same draw from `rng`): white Gaussian, independent per channel, of
+    power (mic 0's mean power) / 10^(snr_db / 10)."""
     noise_power = np.mean(signals[0] ** 2) / 10 ** (snr_db / 10)
-    return signals + rng.normal(scale=np.sqrt(noise_power), size=signals.shape)
+    return rng.normal(scale=np.sqrt(noise_power), size=signals.shape)
 
 
 def windows(signals, window):

@@ -290,6 +290,26 @@ def read_split(path, split, windows=True):
     return Split(**arrays)
 
 
+def read_windows(path, split, rows):
+    """The windows [len(rows), M, W] of the given rows of one split (e.g. a seeded subset of the test windows),
+    read without loading the others, checksummed and checked for finite values like `read_split`'s."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if len(rows) and (np.any(np.diff(rows) <= 0) or rows[0] < 0):
+        raise ValueError(f"rows must be increasing and non-negative, got {rows[:5].tolist()}...")
+    with _open(path) as f:
+        if split not in f:
+            raise DatasetError(f"{path}: has no group {split!r}; was it written by gather_dataset? "
+                               f"{rebuild_advice(path)}")
+        group = f[split]
+        n = len(group["windows"]) if "windows" in group else 0  # no dataset: _read below says so
+        if len(rows) and rows[-1] >= n and "windows" in group:
+            raise DatasetError(f"{path}: split {split!r} has {n} windows, no row {int(rows[-1])}; "
+                               f"{rebuild_advice(path)}")
+        windows = _read(group, "windows", rows if len(rows) else slice(0, 0))
+    _check_finite(path, f"split {split!r},", windows, rows)
+    return windows
+
+
 def baseline_position(path):
     """The mean-training-position baseline's constant estimate [3]: the mean position of the dataset's train
     split, or, for recordings without one (explained with another condition's models), the `baseline_position`

@@ -115,6 +115,26 @@ def direct_path_tdoa(position, mics, pair, fs, sound_speed):
     return (dist[..., 1] - dist[..., 0]) * fs / sound_speed
 
 
+def default_pairs(geometry):
+    """Three microphone pairs from the narrowest to the widest baseline, the default of `tdoa.pairs`: on a linear
+    array (no `positions`) of n mics the centre pair (n/2 - 1, n/2), the pair a quarter in from each end (n/4,
+    n - 1 - n/4) and the end pair (0, n - 1), the paper's (7, 8), (4, 11), (0, 15) on its 16 mics; for any other
+    array the closest pair, the pair whose distance lies nearest the middle of the closest and the farthest, and
+    the farthest (lowest indices first among equals). Duplicates (few mics) appear once."""
+    arr = geometry["array"]
+    if arr.get("positions") is None:
+        n = arr["n_mics"]
+        pairs = [(n // 2 - 1, n // 2), (n // 4, n - 1 - n // 4), (0, n - 1)]
+    else:
+        mics = mic_positions(geometry)
+        candidates = [(i, j) for i in range(len(mics)) for j in range(i + 1, len(mics))]
+        distance = {p: float(np.linalg.norm(mics[p[0]] - mics[p[1]])) for p in candidates}
+        near, far = min(distance.values()), max(distance.values())
+        pairs = [min(candidates, key=lambda p: (abs(distance[p] - target), p)) for target in (near, (near + far) / 2)]
+        pairs.append(min(candidates, key=lambda p: (-distance[p], p)))
+    return [list(p) for p in dict.fromkeys(pairs)]
+
+
 # pyroomacoustics's speed of sound, with which the simulation builds its rooms (geometry.sound_speed is the TDoA
 # ground truth's).
 SIMULATION_SOUND_SPEED = 343.0

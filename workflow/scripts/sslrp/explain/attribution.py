@@ -20,7 +20,15 @@ important sample, because the manipulation test removes the highest values first
   `Occlusion`) and score the tile by how little target . f is left: the map is -target . f(x with the tile
   zeroed), which ranks the samples of a window exactly as the drop target . f(x) - target . f(occluded) does
   (the first term is the same for all of them). Costs one forward pass per tile: mics x W / window per window.
-- "relevance": the paper's LRP composite (`explain.lrp.relevance`), for completeness.
+- "relevance": the model's LRP composite (`explain.lrp.relevance`; the paper's for the built-ins). Signed.
+- "lrp_<rule>" (sslrp.names.LRP_VARIANTS): the same composite with <rule> on the first layer (Epsilon, ZPlus,
+  Flat, ...), for the built-ins and models of your own alike: the first layer's rule decides whether the map keeps
+  the input's timing (`input_proportional`). Signed.
+
+Which maps are the input times a backward signal (map = x * G sample by sample, `input_proportional`): gradient x
+input, Integrated Gradients (from the all-zero input: x times the path's mean gradient) and LRP whose first-layer
+rule multiplies the input (Epsilon, Gamma, ZPlus, AlphaBeta). For them a map splits exactly over a sum of input
+parts (sslrp.explain.components).
 """
 
 from functools import partial
@@ -32,7 +40,7 @@ from zennit.attribution import Gradient, IntegratedGradients, Occlusion, SmoothG
 from zennit.composites import EpsilonPlusFlat
 from zennit.rules import Pass
 
-from ..names import ATTRIBUTIONS
+from ..names import ATTRIBUTIONS, LRP_VARIANTS
 from . import batched, lrp
 
 DEFAULTS = {"smoothgrad": {"n_samples": 20, "noise_level": 0.1}, "integrated_gradients": {"steps": 20},
@@ -68,6 +76,20 @@ def attributor(method, localizer, gate="signal", settings=None):
     raise ValueError(f"unknown attribution method {method!r}; valid: {', '.join(('relevance',) + ATTRIBUTIONS)}")
 
 
+def lrp_first_rule(method):
+    """The first-layer rule of an "lrp_<rule>" method, None for any other method."""
+    return method[len("lrp_"):] if method in LRP_VARIANTS else None
+
+
+def input_proportional(method, localizer):
+    """Whether `method`'s map of `localizer` is x * G sample by sample (see the module docstring)."""
+    if method in ("gradient_x_input", "integrated_gradients"):
+        return True
+    if method == "relevance" or method in LRP_VARIANTS:
+        return lrp.input_proportional(lrp.rules_of(localizer, lrp_first_rule(method))["first"])
+    return False
+
+
 def attribute(method, localizer, windows, targets, batch_size=32, device="cpu", gate="signal", seed=0,
               settings=None):
     """Attribution map of every window by `method`: float32, shaped like `windows` [N, mics, W], finite.
@@ -77,8 +99,8 @@ def attribute(method, localizer, windows, targets, batch_size=32, device="cpu", 
     SmoothGrad's noise (torch's global generator is restored afterwards). The model runs in eval mode on
     `device`; hooks and canonizers are removed and the training/eval mode restored afterwards.
     """
-    if method == "relevance":
-        return lrp.relevance(localizer, windows, targets, batch_size, gate, device)
+    if method == "relevance" or method in LRP_VARIANTS:
+        return lrp.relevance(localizer, windows, targets, batch_size, gate, device, first=lrp_first_rule(method))
     model = localizer.module
     # zennit's Occlusion scores an occluded input by its attr_output applied to the output, summed (no product
     # with the output as in the gradient attributors): weighting the output by the target gives target . f.

@@ -146,14 +146,31 @@ def canonizers(localizer, gate="signal"):
     return [SequentialMergeBatchNorm(), residual_canonizer(), gate_canonizer(gate), *user_canonizers(localizer.spec)]
 
 
-def composite(localizer, gate="signal", lean=True):
+def rules_of(localizer, first=None):
+    """The LRP rules {first, conv, linear} of `localizer`: its spec's (`lrp:`; the paper's for the built-ins), with
+    the first layer's replaced by `first` (a name of sslrp.names.LRP_RULES) where given."""
+    rules = dict(localizer.spec.lrp)
+    if first is not None:
+        rules["first"] = first
+    return rules
+
+
+def input_proportional(rule):
+    """Whether the first-layer `rule` makes each input sample's relevance its value times a backward signal
+    (R = x * G, per sample): Epsilon, Gamma, ZPlus and AlphaBeta multiply the (sign-split) input by the gradient of
+    the normalized output relevance. WSquare and Flat redistribute by the weights alone, ignoring the input's
+    values, so their maps are not x * G."""
+    return rule not in ("wsquare", "flat")
+
+
+def composite(localizer, gate="signal", lean=True, first=None):
     """The zennit composite (rules by layer type + canonizers) for `localizer`: its `lrp` rules on the first layer,
     the convolutions and the dense layers (the paper's WSquare / Gamma / Epsilon by default), Norm on pools, Pass on
     activations and dropout. A fresh composite per call: a zennit composite may be registered to one model at a time.
     `lean`: the rules of explain.rules where they exist (the same relevance up to float rounding, in fewer passes);
-    False: zennit's own rule classes throughout.
+    False: zennit's own rule classes throughout. `first`: another first-layer rule (`rules_of`).
     """
-    rules = localizer.spec.lrp
+    rules = rules_of(localizer, first)
     first_map = [(Linear, _rule(rules["first"], "lrp.first", lean))]
     return SpecialFirstLayerMapComposite(_layer_map(rules, lean), first_map, canonizers=canonizers(localizer, gate))
 
@@ -180,14 +197,15 @@ def unknown_layers(localizer, gate="signal"):
     return found
 
 
-def relevance(localizer, windows, targets, batch_size=64, gate="signal", device="cpu", lean=True):
+def relevance(localizer, windows, targets, batch_size=64, gate="signal", device="cpu", lean=True, first=None):
     """LRP relevance of every input sample: float32 array shaped like `windows` [N, mics, W].
 
     The output relevance of window n is `targets[n]` (x, y, z) — the ground truth or the prediction, as the
     caller chooses — i.e. zennit `Gradient(model, composite)(x, target)`. The model runs in eval mode on
     `device` (it is moved there); the composite's hooks and canonizers are removed afterwards and the
-    training/eval mode is restored, so the model computes exactly what it did before. `lean`: see `composite`.
+    training/eval mode is restored, so the model computes exactly what it did before. `lean`, `first`: see
+    `composite`.
     """
     model = localizer.module
-    lrp = composite(localizer, gate, lean)
+    lrp = composite(localizer, gate, lean, first)
     return batched.attribute(model, lambda: Gradient(model, lrp), windows, targets, batch_size, device)

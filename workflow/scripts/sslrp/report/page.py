@@ -25,7 +25,7 @@ from .. import io, names
 from ..explain import conservation, manipulation
 from ..localize import srp
 from ..names import model_label
-from . import verdict
+from . import card, components, verdict
 from .plots import condition_label
 from .tables import pair_label
 
@@ -60,6 +60,10 @@ class PageSpec:
     recordings: per recorded condition (README "Your own array and recordings"), a dict: name, manifest,
         n_recordings, rates (the files' sample rates, Hz), fs (the workflow's), models_from (or None). Its
         section and tables name it by its name; the configuration section says where it came from.
+    explanation_results: per seed replicate (replicate 0's first) its report cards (explanations.py, every model x
+        condition), or () (no report-card and components sections).
+    explanations_table, components_table: the report card's and the components' tables (markdown).
+    early_ms: where the early reflections end (components.early_ms), for the components section's words.
     """
 
     conditions: list
@@ -77,6 +81,10 @@ class PageSpec:
     tdoa_results: tuple = ()
     title: str = TITLE
     recordings: tuple = ()
+    explanation_results: tuple = ()
+    explanations_table: str = ""
+    components_table: str = ""
+    early_ms: float = 50.0
 
     def __post_init__(self):
         have = {(s["model"], s["condition"]) for s in self.summaries}
@@ -107,7 +115,26 @@ def page_blocks(spec):
         blocks.append(("text", replicate_note(spec)))
     for condition in spec.conditions:
         blocks += _condition_blocks(spec, condition)
-    return blocks + _table_blocks(spec)
+    return blocks + _card_blocks(spec) + _table_blocks(spec)
+
+
+def _card_blocks(spec):
+    """The sections after the paper's: the explanation report card (which method to trust) and the sound
+    components (what the networks listen to), each with its figures, sentences and table."""
+    if not spec.explanation_results:
+        return []
+    models = _ordered(spec.models, MANIPULATION_ORDER)
+    blocks = [("heading", 2, "Which explanation to trust: the report card", False),
+              *card.page_blocks(spec.explanation_results, models)]
+    blocks += [("image", names.explanations_figure(m)) for m in models]
+    blocks += [("table", spec.explanations_table)]
+    recorded = [r["name"] for r in spec.recordings]
+    simulated = [c for c in spec.conditions if c not in recorded]
+    blocks.append(("heading", 2, "What the networks listen to: direct sound, reflections, noise", False))
+    blocks += components.page_blocks(spec.explanation_results[0], models, simulated, spec.early_ms, recorded)
+    if simulated:
+        blocks += [("image", names.components_figure(m)) for m in models] + [("table", spec.components_table)]
+    return blocks
 
 
 def _ordered(models, order):
@@ -151,7 +178,12 @@ def manipulation_finding(label, curves):
     if "relevance" in aopc and "random" in aopc:
         beats = "more than" if aopc["relevance"] > aopc["random"] else "no more than"
         text += (f" removing the most relevant samples first (signed relevance, the paper's test) changes the MAE by "
-                 f"{aopc['relevance']:+.3f} m on average over P > 0, {beats} random removal ({aopc['random']:+.3f} m).")
+                 f"{aopc['relevance']:+.3f} m on average over P > 0, {beats} random removal ({aopc['random']:+.3f} m)")
+        if "energy" in aopc:
+            louder = "more than" if aopc["relevance"] > aopc["energy"] else "no more than"
+            text += (f" and {louder} removing the loudest samples first (energy, which knows nothing of the network: "
+                     f"{aopc['energy']:+.3f} m)")
+        text += "."
     morf, lerf = pool.get("mae_magnitude", {}).get("relevance"), pool.get("lerf_magnitude", {}).get("relevance")
     if morf is None or lerf is None:
         return text
@@ -167,11 +199,30 @@ def manipulation_finding(label, curves):
     if "random" in aopc:
         lower = "less" if lerf_aopc < aopc["random"] else "no less"
         text += f"; removing the least relevant first hurts {lower} than random removal"
+    text += energy_comparison(pool, curves, gain)
     signed = pool.get("lerf", {}).get("relevance")
     if signed is not None and "relevance" in pool["mae"]:
         text += f". Ranked by signed value, SRG is {manipulation.srg(percents, pool['mae']['relevance'], signed):+.3f}"
         text += " m"
     return text + "."
+
+
+def energy_comparison(pool, curves, gain):
+    """The |relevance| ranking's SRG against energy's (loudest samples first: the model-free ordering that could
+    explain a positive SRG), pooled and per condition, or "" where energy has no LeRF curve."""
+    energy = pool.get("lerf", {}).get("energy")
+    if energy is None or "energy" not in pool["mae"]:
+        return ""
+    energy_gain = manipulation.srg(pool["percents"], pool["mae"]["energy"], energy)
+    per = [(c["condition"], manipulation.srg(c["percents"], c["mae_magnitude"]["relevance"],
+                                             c["lerf_magnitude"]["relevance"]),
+            manipulation.srg(c["percents"], c["mae"]["energy"], c["lerf"]["energy"])) for c in curves]
+    wins = sum(g > e for _, g, e in per)
+    verdict_words = ("more faithful than energy" if gain > energy_gain else
+                     "no more faithful than energy, which knows nothing of the network")
+    detail = "; ".join(f"{condition_label(cond)}: {g:+.3f} vs {e:+.3f} m" for cond, g, e in per)
+    return (f". Against energy (the loudest samples first, SRG {energy_gain:+.3f} m pooled) the |relevance| ranking is "
+            f"{verdict_words}, pooled, and beats it in {wins} of {len(per)} conditions ({detail})")
 
 
 def _manipulation_blocks(spec):

@@ -20,7 +20,9 @@ from .. import io, names  # noqa: E402
 
 STFT_FLOOR_DB = -80.0  # dynamic range shown in the spectrograms, below each row's maximum
 # One colour per removal ordering, the same in every panel and figure whichever orderings are drawn.
-ORDERING_COLORS = {name: f"C{i}" for i, name in enumerate(names.ORDERINGS)}
+# Matplotlib's ten cycle colours first (the paper's orderings keep theirs), then tab20b's darker shades.
+ORDERING_COLORS = {name: f"C{i}" if i < 10 else matplotlib.colors.to_hex(matplotlib.colormaps["tab20b"](2 * (i - 10)))
+                   for i, name in enumerate(names.ORDERINGS)}
 
 
 def condition_label(name, sep=", "):

@@ -16,7 +16,7 @@ import numpy as np
 LEVEL = 0.95
 CI_LABEL = f"{LEVEL:.0%} CI"  # "95% CI": the tables' name for the interval
 # What identifies a row of a table: it must be the same in every replicate's table (same config, same order).
-KEYS = ("model", "condition", "pair", "ordering", "ranked by", "imputation", "depth")
+KEYS = ("model", "condition", "pair", "ordering", "ranked by", "imputation", "depth", "method", "measure", "input")
 
 
 @dataclass(frozen=True)
