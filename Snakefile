@@ -22,6 +22,7 @@ include: "workflow/rules/check.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/explain.smk"
+include: "workflow/rules/inputs.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/render.smk"
 

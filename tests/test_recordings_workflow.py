@@ -113,3 +113,12 @@ def test_the_page_names_the_recorded_condition_and_says_it_was_resampled(run):
     figures = run / "results" / "page" / "figures"
     for extreme in ("min", "max"):
         assert (figures / f"ex_gcc_relevance_loc_cnn_lab_a_error_{extreme}.png").stat().st_size > 0
+
+
+def test_the_input_check_of_the_recorded_condition_reads_the_simulated_model(run):
+    done = snakemake(run, "results/checks/loc_cnn/lab_a_inputs.json")
+    assert done.returncode == 0, done.stderr[-4000:]
+    found = json.loads((run / "results" / "checks" / "loc_cnn" / "lab_a_inputs.json").read_text())
+    assert found["checkpoint"] == f"results/models/loc_cnn/{SIMULATED}.pth"
+    assert found["condition"] == "lab_a" and found["applies"] is False  # LocCNN has no batch norm
+    assert not (run / "results" / "models" / "loc_cnn" / "lab_a.pth").exists()

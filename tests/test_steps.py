@@ -70,7 +70,15 @@ STEPS = {  # step script -> its settings for the tiny config's condition
     "render_source": lambda c, cond: step_settings.render_source(c, "loc_cnn", cond, names.EXTREMES[0]),
     "build_page": lambda c, cond: step_settings.page(c),
     "check_model": lambda c, cond: step_settings.check_model(c, "loc_cnn"),
+    "input_check": lambda c, cond: step_settings.input_check(c, "loc_cnn", cond),
 }
+
+
+def test_input_check_reads_the_checkpoint_of_the_condition_or_of_its_models_from(tiny_config, tiny_cond):
+    config, trained = with_recorded(tiny_config, tiny_cond), f"results/models/loc_cnn/{tiny_cond}.pth"
+    assert step_settings.input_check_checkpoint(config, "loc_cnn", tiny_cond) == trained
+    assert step_settings.input_check_checkpoint(config, "loc_cnn", "rec") == trained
+    assert step_settings.input_check_results(tiny_config) == [f"results/checks/loc_cnn/{tiny_cond}_inputs.json"]
 
 
 def test_every_step_script_has_its_settings_function():

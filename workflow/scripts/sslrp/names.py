@@ -40,6 +40,15 @@ def model_check(model):
     """`results/checks/<model>.json`: the check step's report on a user model (sslrp.explain.model_check)."""
     return f"results/checks/{model}.json"
 
+
+def input_check(model, cond):
+    """`results/checks/<model>/<cond>_inputs.json`: the input check of a model on a condition's test windows
+    (sslrp.explain.input_check)."""
+    return f"results/checks/{model}/{cond}_inputs.json"
+
+
+INPUT_TABLE = "inputs"  # results/tables/inputs.{md,csv}: one row per model x condition and batch norm
+
 # Orderings of the input-manipulation test: the paper's three, then the attribution methods beyond the paper
 # (maps from sslrp.explain.attribution); like "relevance", each of those removes the highest values first.
 # "relevance" is the model's own LRP composite (the paper's for the built-ins); "lrp_<rule>" is the same composite

@@ -187,6 +187,35 @@ def components_file(config, cond):
     return [] if names.is_recorded(condition(config, cond)) else f"results/components/{cond}.h5"
 
 
+def input_check(config, model, cond):
+    """The input check's settings: the model (its entry, window, array, device), the condition, the size of its
+    seeded subset of test windows, the variance tolerance and the seed that draws the subset."""
+    check = config["input_check"]
+    return {**_model(config, model), "cond": cond, "n_windows": check["windows"], "tolerance": check["tolerance"],
+            "seed": config["seed"]}
+
+
+def input_check_checkpoint(config, model, cond, results="results"):
+    """The checkpoint the input check of (model, cond) reads: the model trained (or given in `pretrained:`) for
+    the condition, or for its `models_from` (a recorded condition explained with a simulation's models)."""
+    return f"{results}/models/{model}/{models_condition(config, cond)}.pth"
+
+
+def input_check_results(config):
+    """Every model x condition's input check report (sslrp.names.input_check): the inputs table and page read
+    them."""
+    conditions = configuration.conditions(config)
+    return [names.input_check(m, c) for m in configuration.model_names(config) for c in conditions]
+
+
+def input_table(config):
+    """The inputs table's settings: replicate 0's reports only (a check of one checkpoint has no replicates), so
+    one share whatever training.replicates says."""
+    from .report import inputs  # light: the table's row function and digits
+
+    return {"kind": names.INPUT_TABLE, "digits": inputs.DIGITS, "replicates": 1}
+
+
 def tdoa(config, cond):
     return {"cond": cond, "model_names": configuration.model_names(config), "pairs": config["tdoa"]["pairs"],
             "max_lag": config["tdoa"]["max_lag"], "sound_speed": config["geometry"]["sound_speed"]}
