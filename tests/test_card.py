@@ -105,7 +105,7 @@ def test_a_model_that_ignores_a_microphone_is_explained_faithfully_and_energy_is
             order = manipulation.removal_order(x, {method: attribution_map}, method, magnitude=True)
             assert np.all(order[:, W:] >= W)
         curves = card.faithfulness(predict, windows, method, attribution_map, settings, rng=None)
-        results[method] = card.gains(curves)
+        results[method] = manipulation.gains(curves)
     # LeRF of a faithful map removes only the ignored microphone up to 50 %: the prediction never moves
     for method in ("gradient_x_input", "integrated_gradients", "lrp_epsilon"):
         assert results[method]["aopc_lerf"] == 0 and results[method]["aopc_morf"] > 0

@@ -80,5 +80,8 @@ def all_outputs():
     tables = sorted(
         f for f in outputs if "{" not in f and f.startswith("results/tables/")
     )
-    figures = sorted(page_file(f) for f in names.page_files(models, conditions))
+    figures = sorted(
+        page_file(f)
+        for f in names.page_files(models, conditions, components=bool(simulated))
+    )
     return ["results/page/index.md", "results/page/index.html", *figures, *tables]

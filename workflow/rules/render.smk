@@ -155,6 +155,7 @@ rule page:
         explanations=every_replicate(step_settings.explanation_results),
         explanations_table="results/tables/explanations.md",
         components_table="results/tables/components.md",
+        input_checks=step_settings.input_check_results(config),
         figures=[
             page_file(f)
             for f in names.page_files(models, conditions, components=bool(simulated))

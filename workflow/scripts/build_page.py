@@ -14,12 +14,13 @@ from sslrp.report.replicates import split as split_replicates
 
 def run(datasets, localization, summaries, tdoa, md, conditions, models, config, sanity_table=None, sanity=(),
         manipulation=(), tdoa_results=(), explanations=(), explanations_table=None, components_table=None,
-        figures=(), html=None, replicates=1, log=None):
+        input_checks=(), figures=(), html=None, replicates=1, log=None):
     """Write the page `md` (index.md) and `html` (index.html, beside it) from the `datasets`, the `localization`,
     `tdoa`, `sanity_table`, `explanations_table` and `components_table` tables (markdown), the evaluation
     `summaries` and the report cards `explanations` (of every seed replicate, replicate 0's first) and replicate 0's
     `sanity`, `manipulation` and `tdoa_results` (sanity.py, manipulation.py, tdoa.py results, which the page's
-    sentences are made from); the page links the `figures` beside them."""
+    sentences are made from) and the `input_checks` (input_check.py reports); the page links the `figures` beside
+    them."""
     log = steps.logger(log)
     summaries = [[json.loads(Path(path).read_text()) for path in share]
                  for share in split_replicates(summaries, replicates)]
@@ -54,6 +55,7 @@ def run(datasets, localization, summaries, tdoa, md, conditions, models, config,
         explanations_table=Path(explanations_table).read_text() if explanations_table else "",
         components_table=Path(components_table).read_text() if components_table else "",
         early_ms=config["components"]["early_ms"],
+        input_results=_read_all(input_checks),
     )
     written = page.write_page(Path(md).parent, spec)
     log.info(f"wrote {written[0]} and {written[1]}")
@@ -77,6 +79,7 @@ def cli():
         tdoa_results=step_settings.tdoa_results(config, r),
         explanations=step_settings.every_replicate(step_settings.explanation_results, config, results=r),
         explanations_table=f"{r}/tables/explanations.md", components_table=f"{r}/tables/components.md",
+        input_checks=[f"{r}/{p.removeprefix('results/')}" for p in step_settings.input_check_results(config)],
         log=args.log)
 
 

@@ -11,7 +11,7 @@ import torch
 
 from sslrp import seeding, step_settings, steps
 from sslrp.data import dataset, geometry
-from sslrp.explain import attribution, card, components, randomization
+from sslrp.explain import attribution, card, components, manipulation, randomization
 from sslrp.io import write_json
 from sslrp.localize import inference, srp
 from sslrp.names import MODEL_FREE
@@ -96,7 +96,7 @@ def _method(method, localizer, randomized, windows, relevance, parts, settings, 
     with torch.no_grad():
         curves = card.faithfulness(predict, windows, method, trained, settings, random_rng)
     entry = {"model_free": method in MODEL_FREE, "seconds_per_window": seconds, "curves": curves,
-             **card.gains(curves), "spearman_randomized": None, "physics": None, "shares": None}
+             **manipulation.gains(curves), "spearman_randomized": None, "physics": None, "shares": None}
     if trained is not None:
         entry["spearman_randomized"] = randomization.rank_similarity(trained, random_map)
         entry["physics"] = card.physics(card.delays(trained, windows), windows)

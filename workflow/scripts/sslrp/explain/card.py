@@ -119,22 +119,6 @@ def _fill_rng(settings):
     return rng(settings.seed, f"imputation/{settings.tag}")
 
 
-def gains(curves):
-    """AOPC MoRF and LeRF (m) and SRG = AOPC MoRF - AOPC LeRF of one method's curves: the ranking the card judges
-    by (`srg`: by magnitude for an attribution map, |x| for energy, chance for random) and, for a signed map,
-    `srg_signed`."""
-    percents = curves["percents"]
-    key = "mae_magnitude" if "mae_magnitude" in curves else "mae"
-    lerf_key = "lerf_magnitude" if key == "mae_magnitude" else "lerf"
-    (method,) = curves[key]
-    morf, lerf = curves[key][method], curves[lerf_key][method]
-    out = {"aopc_morf": manipulation.aopc(percents, morf), "aopc_lerf": manipulation.aopc(percents, lerf),
-           "srg": manipulation.srg(percents, morf, lerf), "srg_signed": None}
-    if key == "mae_magnitude":
-        out["srg_signed"] = manipulation.srg(percents, curves["mae"][method], curves["lerf"][method])
-    return out
-
-
 def randomized_model(localizer, seed, purpose):
     """`localizer` with every layer group re-initialized: the last step of the randomization cascade, seeded as
     the sanity check's (`purpose` "randomization/<model>")."""

@@ -249,3 +249,20 @@ def pooled(curves):
             out[key] = {o: np.average([c[key][o] for c in curves], axis=0, weights=weights).tolist()
                         for o in curves[0][key]}
     return out
+
+
+def gains(curves):
+    """AOPC MoRF and LeRF (m) and SRG = AOPC MoRF - AOPC LeRF of one ordering's curves (a curve dict of
+    `manipulation_curve` with one ordering): of the magnitude ranking where there is one (the ranking the report
+    card judges), else of the only one (|x| for energy; for random, two random orderings), and for a signed map also
+    `srg_signed`."""
+    percents = curves["percents"]
+    key = "mae_magnitude" if "mae_magnitude" in curves else "mae"
+    lerf_key = "lerf_magnitude" if key == "mae_magnitude" else "lerf"
+    (method,) = curves[key]
+    morf, lerf = curves[key][method], curves[lerf_key][method]
+    out = {"aopc_morf": aopc(percents, morf), "aopc_lerf": aopc(percents, lerf),
+           "srg": srg(percents, morf, lerf), "srg_signed": None}
+    if key == "mae_magnitude":
+        out["srg_signed"] = srg(percents, curves["mae"][method], curves["lerf"][method])
+    return out

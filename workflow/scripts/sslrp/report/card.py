@@ -20,7 +20,6 @@ import math
 import numpy as np
 
 from .. import metrics, names
-from ..explain import card as explain_card
 from ..explain import manipulation
 from . import replicates
 
@@ -48,7 +47,7 @@ def _pool(cards):
     for method, entry in first["methods"].items():
         entries = [c["methods"][method] for c in cards]
         curves = manipulation.pooled([e["curves"] for e in entries])
-        methods[method] = {**entry, "curves": curves, **explain_card.gains(curves),
+        methods[method] = {**entry, "curves": curves, **manipulation.gains(curves),
                            "seconds_per_window": _average([e["seconds_per_window"] for e in entries], weights),
                            "spearman_randomized": _average([e["spearman_randomized"] for e in entries], weights),
                            "physics": _pool_physics([e["physics"] for e in entries], truth)}

@@ -12,7 +12,6 @@ says so.
 from .. import names
 from ..explain import components
 from . import card
-from .plots import condition_label
 
 CLAIM = "denoises and de-reverberates"
 
@@ -101,6 +100,8 @@ def page_blocks(results, models, conditions, early_ms, recorded=()):
 def finding(r):
     """One model x condition in words: input energy shares, the methods for which the claim holds in the trained
     and in the randomized model, and the causal test."""
+    from .plots import condition_label  # matplotlib: imported where a sentence is written, not by every job
+
     c = r["components"]
     energy = c["input_energy"]
     label = f"{names.model_label(r['model'])}, {condition_label(r['condition'])}"

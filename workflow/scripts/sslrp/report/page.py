@@ -25,7 +25,7 @@ from .. import io, names
 from ..explain import conservation, manipulation
 from ..localize import srp
 from ..names import model_label
-from . import card, components, verdict
+from . import card, components, inputs, verdict
 from .plots import condition_label
 from .tables import pair_label
 
@@ -64,6 +64,8 @@ class PageSpec:
         condition), or () (no report-card and components sections).
     explanations_table, components_table: the report card's and the components' tables (markdown).
     early_ms: where the early reflections end (components.early_ms), for the components section's words.
+    input_results: the input check's reports (sslrp.explain.input_check, every model x condition), or () (no such
+        section).
     """
 
     conditions: list
@@ -85,6 +87,7 @@ class PageSpec:
     explanations_table: str = ""
     components_table: str = ""
     early_ms: float = 50.0
+    input_results: tuple = ()
 
     def __post_init__(self):
         have = {(s["model"], s["condition"]) for s in self.summaries}
@@ -292,6 +295,7 @@ def _table_blocks(spec):
         ("list", verdicts), ("table", spec.localization_table),
         ("heading", 2, "Time difference of arrival (TDoA)", False), *_tdoa_blocks(spec), ("table", spec.tdoa_table),
         *_sanity_blocks(spec),
+        *inputs.page_blocks(spec.input_results, _ordered(spec.models, MANIPULATION_ORDER), spec.conditions),
         ("heading", 2, "Measured reverberation time", False), ("table", "\n".join(t60)),
         ("heading", 2, "Configuration", False), *[("text", recording_note(r)) for r in spec.recordings],
         ("code", "yaml", spec.config_yaml),

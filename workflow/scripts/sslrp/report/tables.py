@@ -5,7 +5,7 @@ import math
 from .. import names
 from ..explain import manipulation
 from ..io import write_csv, write_text
-from . import card, components, replicates, verdict
+from . import card, components, inputs, replicates, verdict
 
 
 def _cell(value, digits):
@@ -237,11 +237,11 @@ def conservation_rows(results):
     return out
 
 
-ROWS = {"explanations": card.rows, "components": components.rows,
+ROWS = {"explanations": card.rows, "components": components.rows, names.INPUT_TABLE: inputs.rows,
         "localization": localization_rows, "manipulation": manipulation_rows, "aopc": aopc_rows,
         "tdoa": tdoa_rows, "randomization": randomization_rows, "sanity": sanity_rows,
         "conservation": conservation_rows, "srg": srg_rows}
 # Decimals of each table's numbers in markdown (metres to the millimetre; TDoA in hundredths of a sample).
-DIGITS = {"explanations": 4, "components": 3,
+DIGITS = {"explanations": 4, "components": 3, names.INPUT_TABLE: inputs.DIGITS,
           "localization": 3, "manipulation": 3, "aopc": 3, "tdoa": 2, "randomization": 3, "sanity": 3,
           "conservation": 3, "srg": 3}
