@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from sslrp import names
 from sslrp.report import plots
 
 FS = 16000
@@ -33,9 +34,9 @@ def _assert_png(path):
 
 
 def test_condition_label_copies_numbers_as_written():
-    assert plots.condition_label("SNR_25_T60_0.15") == "T60 0.15 s, SNR 25 dB"
-    assert plots.condition_label("SNR_20_T60_0.3", sep=" ") == "T60 0.3 s SNR 20 dB"
-    assert plots.condition_label("lab_a") == "lab_a"  # a recorded condition is labelled by its name
+    assert names.condition_label("SNR_25_T60_0.15") == "T60 0.15 s, SNR 25 dB"
+    assert names.condition_label("SNR_20_T60_0.3", sep=" ") == "T60 0.3 s SNR 20 dB"
+    assert names.condition_label("lab_a") == "lab_a"  # a recorded condition is labelled by its name
 
 
 def test_source_figure_has_six_titled_panels_and_two_colorbars(tmp_path):
@@ -64,7 +65,7 @@ def test_source_figure_marks_the_gcc_peak_at_the_delay():
 @pytest.mark.parametrize("conditions", [CONDITIONS, CONDITIONS[:1], CONDITIONS[:3]])
 def test_manipulation_figure_one_titled_panel_per_condition(conditions, tmp_path):
     fig = plots.manipulation_figure(_curves(conditions), "LocCNN")
-    assert [ax.get_title() for ax in fig.axes] == [plots.condition_label(c) for c in conditions]
+    assert [ax.get_title() for ax in fig.axes] == [names.condition_label(c) for c in conditions]
     for ax in fig.axes:
         assert [t.get_text() for t in ax.get_legend().get_texts()] == list(ORDERINGS)
         assert ax.get_xlabel() == "Removed samples [%]" and ax.get_ylabel() == "MAE [m]"

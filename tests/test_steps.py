@@ -64,6 +64,8 @@ STEPS = {  # step script -> its settings for the tiny config's condition
     "manipulation": lambda c, cond: step_settings.manipulation(c, "loc_cnn", cond),
     "tdoa": lambda c, cond: step_settings.tdoa(c, cond),
     "sanity": lambda c, cond: step_settings.sanity(c, "loc_cnn", cond),
+    "explanations": lambda c, cond: step_settings.explanations(c, "loc_cnn", cond),
+    "card_figure": lambda c, cond: step_settings.card_figure(c, "loc_cnn", "explanations"),
     "table": lambda c, cond: step_settings.table(c, "tdoa"),
     "manipulation_figure": lambda c, cond: step_settings.manipulation_figure(c, "loc_cnn"),
     "randomization_figure": lambda c, cond: step_settings.randomization_figure(c, "loc_cnn"),

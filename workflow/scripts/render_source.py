@@ -21,7 +21,7 @@ def run(data, relevance, selection, figure, microphone_wav, relevance_wav, model
     source = pick["source"]
     mic, partner = (test.signal(source, m) for m in pair)
     rel, rel_partner = (test.signal(source, m, maps) for m in pair)
-    title = (f"{names.model_label(model_name)}, {plots.condition_label(cond)}: {names.EXTREME_LABELS[extreme]} "
+    title = (f"{names.model_label(model_name)}, {names.condition_label(cond)}: {names.EXTREME_LABELS[extreme]} "
              f"source {pick['source_index']} at ({', '.join(f'{v:.2f}' for v in pick['position'])}) m, "
              f"mean error {pick['euclidean_error']:.3f} m")
     plots.save_figure(plots.source_figure(mic, rel, partner, rel_partner, fs, title, pair=pair), figure)

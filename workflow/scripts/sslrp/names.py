@@ -123,6 +123,18 @@ def parse_condition(name):
     return match["snr"], match["t60"]
 
 
+def condition_label(name, sep=", "):
+    """Human-readable label of a condition name: "SNR_25_T60_0.15" -> "T60 0.15 s, SNR 25 dB".
+
+    The numbers are copied as written in the name (no float formatting), so the label matches the
+    seed page's headings ("T60 0.3 s SNR 20 dB" with sep=" "). A recorded condition's name ("lab_a") is its label.
+    """
+    if not CONDITION_RE.match(name):
+        return name
+    snr, t60 = parse_condition(name)
+    return f"T60 {t60} s{sep}SNR {snr} dB"
+
+
 # --- seed replicates (training.replicates) ---------------------------------------------------------------------
 # Replicate 0 is the workflow's results as they always were (results/models/..., results/relevance/...); replicate
 # r >= 1 mirrors them under results/replicates/<r>/. The rules' `{rep}` wildcard is that prefix, "" for replicate 0,

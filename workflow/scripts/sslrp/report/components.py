@@ -100,11 +100,9 @@ def page_blocks(results, models, conditions, early_ms, recorded=()):
 def finding(r):
     """One model x condition in words: input energy shares, the methods for which the claim holds in the trained
     and in the randomized model, and the causal test."""
-    from .plots import condition_label  # matplotlib: imported where a sentence is written, not by every job
-
     c = r["components"]
     energy = c["input_energy"]
-    label = f"{names.model_label(r['model'])}, {condition_label(r['condition'])}"
+    label = f"{names.model_label(r['model'])}, {names.condition_label(r['condition'])}"
     text = (f"{label}: the input energy is {_percent(energy['direct'])} direct sound, {_percent(energy['early'])} "
             f"early reflections, {_percent(energy['late'])} late reverberation, {_percent(energy['noise'])} noise. ")
     holds, randomized = [], []

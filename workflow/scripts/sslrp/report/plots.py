@@ -25,18 +25,6 @@ ORDERING_COLORS = {name: f"C{i}" if i < 10 else matplotlib.colors.to_hex(matplot
                    for i, name in enumerate(names.ORDERINGS)}
 
 
-def condition_label(name, sep=", "):
-    """Human-readable label of a condition name: "SNR_25_T60_0.15" -> "T60 0.15 s, SNR 25 dB".
-
-    The numbers are copied as written in the name (no float formatting), so the label matches the
-    seed page's headings ("T60 0.3 s SNR 20 dB" with sep=" "). A recorded condition's name ("lab_a") is its label.
-    """
-    if not names.CONDITION_RE.match(name):
-        return name
-    snr, t60 = names.parse_condition(name)
-    return f"T60 {t60} s{sep}SNR {snr} dB"
-
-
 def save_figure(fig, path, dpi=100):
     """Write `fig` to `path` as PNG atomically and close it (figures hold memory until closed)."""
     try:
@@ -150,7 +138,7 @@ def manipulation_figure(curves, model_label):
         for ordering, (percents, mae) in orderings.items():
             n_replicates = max(n_replicates, len(np.atleast_2d(mae)))
             _line_with_spread(ax, percents, mae, marker="o", label=ordering, color=ORDERING_COLORS.get(ordering))
-        ax.set(title=condition_label(condition), xlabel="Removed samples [%]", ylabel="MAE [m]")
+        ax.set(title=names.condition_label(condition), xlabel="Removed samples [%]", ylabel="MAE [m]")
         ax.grid(alpha=0.3)
         ax.legend(title="Ordering")
     for ax in axes.flat[len(curves):]:
@@ -211,7 +199,7 @@ def randomization_figure(results, model_label):
         replicates = replicates if isinstance(replicates, list) else [replicates]
         rows, color = replicates[0]["randomization"], f"C{i}"
         depth = [r["depth"] for r in rows]
-        label = condition_label(condition)
+        label = names.condition_label(condition)
         for ax, key in ((left, "spearman"), (right, "tdoa_anomaly_percent")):
             values = [[r[key] for r in result["randomization"]] for result in replicates]
             _line_with_spread(ax, depth, values, marker="o", color=color, label=label)
