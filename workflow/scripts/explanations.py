@@ -48,6 +48,7 @@ def run(data, checkpoint, relevance, result, model, cond, window, n_mics, device
     write_json(result, {"model": name, "condition": cond, "n_windows": len(rows), "test_rows": rows.tolist(),
                         "percents": [int(p) for p in percents], "imputation": imputation,
                         "max_similarity": max_similarity, "pairs": [card.pair_label(p) for p in pairs],
+                        "method_order": list(methods),
                         "truth": truth, "methods": out, "baselines": baselines,
                         "components": None if parts is None else _causal(loaded, windows, parts, data, srp_settings,
                                                                          geometry_settings, sound_speed, log)})

@@ -97,7 +97,10 @@ def physics_margin(card_result, method):
     """The smallest, over the wider pairs, of r - MIN_DELAY_R and the constant's anomaly fraction minus the map's
     (fractions of 1, so both terms are of one scale); None for an ordering without a map. An undefined r (a map
     whose delay never varies) counts as r = 0."""
-    physics = card_result["methods"][method]["physics"]
+    return _physics_margin(card_result, card_result["methods"][method]["physics"])
+
+
+def _physics_margin(card_result, physics):
     if physics is None:
         return None
     constant = card_result["baselines"]["constant"]
@@ -234,7 +237,11 @@ def recommendation(model, pools):
     text += "; " + _tally("pass the randomization check", table, "randomization", card0, model,
                           lambda m: f"rank correlation {card0['methods'][m]['spearman_randomized']:.2f}")
     text += "; " + _tally("carry the delay on the wider pairs", table, "physics", card0, model,
-                          lambda m: _delay_note(card0, m)) + ". "
+                          lambda m: _delay_note(card0, m))
+    microphones = card0["baselines"]["microphones"]
+    passes = "pass" if _physics_margin(card0, microphones) > 0 else "do not pass either"
+    text += (f" (the microphone signals themselves {passes}: "
+             + ", ".join(f"r {_r(microphones[p]['correlation'])} on {p}" for p in wider_pairs(card0)) + "). ")
     passing = [m for m in methods if all(v == YES for v in table[m].values())]
     if passing:
         best = max(passing, key=lambda m: card0["methods"][m]["srg"])
