@@ -18,7 +18,7 @@ from sslrp import step_settings
 from sslrp.localize import inference, models, training
 
 # The steps that run a model in torch, in the order of a condition's chain.
-TORCH_STEPS = ("train", "evaluate", "relevance", "manipulation", "sanity")
+TORCH_STEPS = ("train", "evaluate", "relevance", "manipulation", "sanity", "explanations", "input_check")
 MODEL = "loc_cnn"
 
 
@@ -40,7 +40,8 @@ def config_on(device):
 def settings_of(step, config, cond):
     """The step's settings from the config, as its rule's `params: settings=` and its command line take them."""
     args = {"train": (MODEL, cond), "evaluate": (MODEL, cond), "relevance": (MODEL,), "check_model": (MODEL,),
-            "manipulation": (MODEL, cond), "sanity": (MODEL, cond)}[step]
+            "manipulation": (MODEL, cond), "sanity": (MODEL, cond), "explanations": (MODEL, cond),
+            "input_check": (MODEL, cond)}[step]
     return getattr(step_settings, step)(config, *args)
 
 
@@ -58,6 +59,9 @@ def files_of(step, folder, data):
                          "curve": str(folder / "manipulation.json")},
         "sanity": {"data": data, "checkpoint": checkpoint, "relevance": relevance,
                    "result": str(folder / "sanity.json")},
+        "explanations": {"data": data, "checkpoint": checkpoint, "relevance": relevance,
+                         "result": str(folder / "explanations.json")},
+        "input_check": {"data": data, "checkpoint": checkpoint, "result": str(folder / "inputs.json")},
     }[step]
 
 

@@ -28,6 +28,8 @@ EXPECTED = {
     "render_source": 4, "manipulation_figure": 2, "randomization_figure": 2,
     "localization_table": 1, "manipulation_table": 1, "aopc_table": 1, "srg_table": 1, "tdoa_table": 1,
     "randomization_table": 1, "sanity_table": 1, "conservation_table": 1, "page": 1, "all": 1,
+    "components": 1, "explanations": 2, "explanations_figure": 2, "components_figure": 2, "explanations_table": 1,
+    "components_table": 1, "input_check": 2, "input_table": 1,
 }
 
 

@@ -32,15 +32,17 @@ def plan(tmp_path_factory):
 
 def test_quick_default_plans_the_readmes_job_count_rule_by_rule(plan):
     readme_count = int(re.search(r"from a fresh clone: [\d:]+ wall, (\d+) jobs", (REPO / "README.md").read_text())[1])
-    assert len(plan) == readme_count == 99
+    assert len(plan) == readme_count == 126
     quick = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     c, m, shards = len(quick["conditions"]), 2, quick["simulation"]["shards"]  # 4 conditions, both models
-    per_model_and_cond = {"train", "evaluate", "relevance", "manipulation", "sanity", "select_sources"}
+    per_model_and_cond = {"train", "evaluate", "relevance", "manipulation", "sanity", "select_sources", "explanations",
+                          "input_check"}
     expected = {"corpus": 1, "simulate_shard": c * shards, "gather_dataset": c, "srp_baseline": c, "tdoa": c,
+                "components": c, "explanations_figure": m, "components_figure": m, "input_table": 1,
                 **{rule: c * m for rule in per_model_and_cond}, "render_source": c * m * 2,  # best and worst source
                 "manipulation_figure": m, "randomization_figure": m, "page": 1, "all": 1,
                 **{f"{t}_table": 1 for t in ("localization", "aopc", "conservation", "manipulation", "randomization",
-                                             "sanity", "srg", "tdoa")}}
+                                             "sanity", "srg", "tdoa", "explanations", "components")}}
     assert Counter(rule for rule, _ in plan) == expected
 
 

@@ -17,10 +17,12 @@ from test_rerun import DATA_RULES, by, dry_run
 from tiny_workflow import TINY, snakemake
 
 REPLICATE_1 = "replicates/1/"
-MODEL_RULES = {"train", "evaluate", "relevance", "manipulation", "sanity", "tdoa"}
+MODEL_RULES = {"train", "evaluate", "relevance", "manipulation", "sanity", "tdoa", "explanations"}
+# the report card's and components' figures and the input check are replicate 0's: a second replicate does not
+# re-run them
 AGGREGATES = {"localization_table", "manipulation_table", "aopc_table", "srg_table", "tdoa_table",
-              "randomization_table", "sanity_table", "conservation_table", "manipulation_figure",
-              "randomization_figure", "page", "all"}
+              "randomization_table", "sanity_table", "conservation_table", "explanations_table", "components_table",
+              "manipulation_figure", "randomization_figure", "page", "all"}
 TABLES = ("localization", "manipulation", "aopc", "srg", "tdoa", "randomization", "sanity", "conservation")
 
 

@@ -17,6 +17,7 @@ def run(data, checkpoint, result, model, cond, window, n_mics, device, n_windows
     windows of `data` (condition `cond`)."""
     log = steps.logger(log)
     loaded = inference.load_for_test(model, checkpoint, data, window, n_mics, device, threads)
+    log.info(f"{loaded.localizer.name} on {loaded.device}")  # training.device
     rows = seeding.subset(n_windows, len(loaded.test.windows), seed, SUBSET)
     found = input_check.check(loaded.model.to(loaded.device), loaded.test.windows[rows], tolerance,
                               device=loaded.device, seed=seed)
