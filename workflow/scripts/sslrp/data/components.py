@@ -32,6 +32,7 @@ from ..io import atomic_path, rebuild_advice, write_array
 from ..names import COMPONENTS
 from . import acoustics
 from .dataset import DatasetError, _check_finite, _open, _read, read_windows
+from .dataset import attributes_of as dataset_attributes_of
 
 EARLY_MS = 50.0  # default boundary between early reflections and late reverberation (config components.early_ms)
 RIR_PARTS = COMPONENTS[:3]  # the parts of the RIR: direct, early, late (noise is not in the RIR)
@@ -184,11 +185,7 @@ def read_components(path):
     """The components file at `path`, checksummed as it is read and checked for finite values; DatasetError
     naming the file when it is missing, corrupt or incomplete."""
     with _open(path) as f:
-        try:
-            attrs = dict(f.attrs)
-        except (OSError, RuntimeError, KeyError) as err:
-            raise DatasetError(f"{path}: its attributes are corrupt and cannot be read ({err}); "
-                               f"{rebuild_advice(path)}") from err
+        attrs = dataset_attributes_of(f, path)
         missing = [key for key in ("condition", "early_ms", "seed", "n_windows") if key not in attrs]
         if missing:
             raise DatasetError(f"{path}: not a components file (no attribute(s) {', '.join(missing)}); "

@@ -292,14 +292,27 @@ def _check_finite(path, where, windows, numbers):
         raise DatasetError(f"{path}: {where} window(s) {listed} hold NaN or infinite values; {rebuild_advice(path)}")
 
 
+def attributes_of(f, path):
+    """The attributes of an open workflow HDF5 file `f` (read from `path`) as a dict; DatasetError naming the file
+    when they are corrupt."""
+    try:
+        return dict(f.attrs)
+    except (OSError, RuntimeError, KeyError) as err:
+        raise DatasetError(f"{path}: its attributes are corrupt and cannot be read ({err}); "
+                           f"{rebuild_advice(path)}") from err
+
+
+def _split_group(f, path, split):
+    """The group of `split` in the open dataset `f`, or DatasetError naming the file."""
+    if split not in f:
+        raise DatasetError(f"{path}: has no group {split!r}; was it written by gather_dataset? {rebuild_advice(path)}")
+    return f[split]
+
+
 def read_attrs(path):
     """The dataset's attributes as a dict (json-encoded values decoded)."""
     with _open(path) as f:
-        try:
-            attrs = dict(f.attrs)
-        except (OSError, RuntimeError, KeyError) as err:
-            raise DatasetError(f"{path}: its attributes are corrupt and cannot be read ({err}); "
-                               f"{rebuild_advice(path)}") from err
+        attrs = attributes_of(f, path)
     for key in ("mics", "versions", "room", "baseline_position"):
         if isinstance(attrs.get(key), str):
             attrs[key] = json.loads(attrs[key])
@@ -315,10 +328,7 @@ def read_split(path, split, windows=True):
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     with _open(path) as f:
-        if split not in f:
-            raise DatasetError(f"{path}: has no group {split!r}; was it written by gather_dataset? "
-                               f"{rebuild_advice(path)}")
-        g = f[split]
+        g = _split_group(f, path, split)
         arrays = {name: _read(g, name) for name in (*PER_SOURCE, "source", "window")}
         arrays["windows"] = _read(g, "windows") if windows else None
     for name in FINITE:
@@ -339,10 +349,7 @@ def read_windows(path, split, rows):
     if len(rows) and (np.any(np.diff(rows) <= 0) or rows[0] < 0):
         raise ValueError(f"rows must be increasing and non-negative, got {rows[:5].tolist()}...")
     with _open(path) as f:
-        if split not in f:
-            raise DatasetError(f"{path}: has no group {split!r}; was it written by gather_dataset? "
-                               f"{rebuild_advice(path)}")
-        group = f[split]
+        group = _split_group(f, path, split)
         n = len(group["windows"]) if "windows" in group else 0  # no dataset: _read below says so
         if len(rows) and rows[-1] >= n and "windows" in group:
             raise DatasetError(f"{path}: split {split!r} has {n} windows, no row {int(rows[-1])}; "
