@@ -10,6 +10,7 @@ import torch
 
 from reference import tdoa_table_reference
 from sslrp import config as configuration
+from sslrp import seeding
 from sslrp.data import dataset
 from sslrp.localize import models
 
@@ -259,7 +260,7 @@ def test_sanity_step_randomizes_layer_by_layer_and_measures_conservation(trained
     assert steps[-1]["spearman"] == pytest.approx(0.443, abs=0.05)
     # Depth 0 is the trained model: its MAE on the explained windows is the evaluation's on those rows.
     test = dataset.read_split(tiny_dataset, "test")
-    rows = randomization.subset(4, len(test.windows), 7)
+    rows = seeding.subset(4, len(test.windows), 7)
     evaluated = read_csv(trained / "windows.csv")
     errors = [abs(float(evaluated[r][f"{c}_pred"]) - float(evaluated[r][c])) for r in rows for c in "xyz"]
     assert steps[0]["model_mae"] == pytest.approx(np.mean(errors), rel=1e-5)

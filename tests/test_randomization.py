@@ -6,7 +6,7 @@ import pytest
 import torch
 from scipy.stats import spearmanr
 
-from sslrp import names
+from sslrp import names, seeding
 from sslrp.explain import randomization
 from sslrp.localize import models
 
@@ -72,10 +72,10 @@ def test_rank_similarity_is_the_mean_spearman_of_absolute_values():
 
 
 def test_subset_is_fixed_sorted_and_capped():
-    rows = randomization.subset(10, 50, seed=4)
+    rows = seeding.subset(10, 50, seed=4)
     assert len(rows) == 10 and np.all(np.diff(rows) > 0)
-    np.testing.assert_array_equal(rows, randomization.subset(10, 50, seed=4))
-    np.testing.assert_array_equal(randomization.subset(80, 50, seed=4), np.arange(50))
+    np.testing.assert_array_equal(rows, seeding.subset(10, 50, seed=4))
+    np.testing.assert_array_equal(seeding.subset(80, 50, seed=4), np.arange(50))
 
 
 def test_check_rows_start_from_the_trained_model():

@@ -14,7 +14,7 @@ from sslrp.data import dataset, geometry
 from sslrp.explain import attribution, card, components, manipulation, randomization
 from sslrp.io import write_json
 from sslrp.localize import inference, srp
-from sslrp.names import MODEL_FREE
+from sslrp.names import MODEL_FREE, pair_label
 
 
 def run(data, checkpoint, relevance, result, model, cond, window, n_mics, device, methods, n_windows, subset_seed,
@@ -47,7 +47,7 @@ def run(data, checkpoint, relevance, result, model, cond, window, n_mics, device
              "thresholds": windows.thresholds.tolist()}
     write_json(result, {"model": name, "condition": cond, "n_windows": len(rows), "test_rows": rows.tolist(),
                         "percents": [int(p) for p in percents], "imputation": imputation,
-                        "max_similarity": max_similarity, "pairs": [card.pair_label(p) for p in pairs],
+                        "max_similarity": max_similarity, "pairs": [pair_label(p) for p in pairs],
                         "method_order": list(methods),
                         "truth": truth, "methods": out, "baselines": baselines,
                         "components": None if parts is None else _causal(loaded, windows, parts, data, srp_settings,
@@ -59,10 +59,9 @@ def _windows(data, test, rows, targets, pairs, max_lag, sound_speed):
     attrs = dataset.read_attrs(data)
     mics, fs = np.asarray(attrs["mics"]), attrs["fs"]
     true = test.position[test.source[rows]]
-    trained_on = dataset.read_split(data, "train", windows=False).position
-    trained_on = trained_on if len(trained_on) else dataset.baseline_position(data)[None]  # as the TDoA step
-    delay = {card.pair_label(p): geometry.direct_path_tdoa(true, mics, p, fs, sound_speed) for p in pairs}
-    constant = {card.pair_label(p): float(np.mean(geometry.direct_path_tdoa(trained_on, mics, p, fs, sound_speed)))
+    trained_on = dataset.trained_positions(data)  # the TDoA step's constant estimator
+    delay = {pair_label(p): geometry.direct_path_tdoa(true, mics, p, fs, sound_speed) for p in pairs}
+    constant = {pair_label(p): float(np.mean(geometry.direct_path_tdoa(trained_on, mics, p, fs, sound_speed)))
                 for p in pairs}
     return card.Windows(test.windows[rows], rows, np.asarray(targets[rows], np.float32), true, [list(p) for p in pairs],
                         delay, constant, test.correlation_time[test.source[rows]] / 2, max_lag)
@@ -103,9 +102,8 @@ def _method(method, localizer, randomized, windows, relevance, parts, settings, 
         entry["physics"] = card.physics(card.delays(trained, windows), windows)
     if parts is not None and method != "random":
         exact = method == "energy" or attribution.input_proportional(method, localizer)
-        energy_map = windows.windows.astype(np.float64) ** 2
-        entry["shares"] = {"trained": components.shares(energy_map if trained is None else trained, windows.windows,
-                                                        parts, exact)}
+        shared = windows.windows.astype(np.float64) ** 2 if trained is None else trained  # energy's map: x * x
+        entry["shares"] = {"trained": components.shares(shared, windows.windows, parts, exact)}
         if random_map is not None:
             entry["shares"]["randomized"] = components.shares(random_map, windows.windows, parts, exact)
     cost = "no model" if seconds is None else f"{1000 * seconds:.1f} ms per window"
@@ -126,8 +124,7 @@ def _causal(loaded, windows, parts, data, srp_settings, geometry_settings, sound
     locate = None
     if srp_settings["enabled"]:
         mics = np.asarray(dataset.read_attrs(data)["mics"], float)
-        candidates = srp.candidate_grid(geometry_settings, srp_settings["grid"], srp_settings["height"])
-        srp_pairs = srp.all_pairs(len(mics)) if srp_settings["pairs"] is None else np.asarray(srp_settings["pairs"])
+        candidates, srp_pairs = srp.configured(geometry_settings, srp_settings, len(mics))
 
         def locate(inputs):
             return srp.srp_phat_localize(inputs, mics, float(geometry_settings["fs"]), sound_speed, candidates,

@@ -3,7 +3,7 @@
 
 import numpy as np
 
-from sslrp import metrics, step_settings, steps
+from sslrp import metrics, seeding, step_settings, steps
 from sslrp.data import dataset, geometry
 from sslrp.explain import conservation, lrp, randomization
 from sslrp.io import write_json
@@ -21,7 +21,7 @@ def run(data, checkpoint, relevance, result, model, cond, window, n_mics, device
     test, device = loaded.test, loaded.device
     log.info(f"{model_name} on {device}")  # training.device
     maps, targets = dataset.read_relevance(relevance, test, targets=True)
-    rows = randomization.subset(n_windows, len(test.windows), seed)
+    rows = seeding.subset(n_windows, len(test.windows), seed)
     windows, true, start = test.windows[rows], test.position[test.source[rows]], targets[rows]
     attrs = dataset.read_attrs(data)
     true_delay = geometry.direct_path_tdoa(true, np.asarray(attrs["mics"]), pair, attrs["fs"], sound_speed)

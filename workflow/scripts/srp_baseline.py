@@ -20,8 +20,7 @@ def run(data, summary, cond, geometry, settings, log=None):
     attrs = dataset.read_attrs(data)
     mics = np.asarray(attrs["mics"], float)
     test = dataset.read_split(data, "test")
-    candidates = srp.candidate_grid(geometry, settings["grid"], settings["height"])
-    pairs = srp.all_pairs(len(mics)) if settings["pairs"] is None else np.asarray(settings["pairs"], int)
+    candidates, pairs = srp.configured(geometry, settings, len(mics))
     start = time.perf_counter()
     pred = srp.srp_phat_localize(test.windows, mics, float(attrs["fs"]), geometry["sound_speed"], candidates,
                                  pairs)

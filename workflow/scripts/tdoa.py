@@ -11,7 +11,7 @@ from sslrp.io import write_json
 
 CONSTANT = "constant"  # the estimator that ignores the signals: the training sources' mean direct-path delay
 # (for recordings explained with another condition's models, which have no train split of their own: the delay at
-# the mean training position those models learned from, dataset.baseline_position)
+# the mean training position those models learned from, dataset.trained_positions)
 
 
 def run(data, relevance, result, cond, model_names, pairs, max_lag, sound_speed, log=None):
@@ -22,8 +22,7 @@ def run(data, relevance, result, cond, model_names, pairs, max_lag, sound_speed,
         raise ValueError(f"{len(relevance)} relevance files for the {len(model_names)} models {list(model_names)}")
     attrs = dataset.read_attrs(data)
     test = dataset.read_split(data, "test")
-    trained_on = dataset.read_split(data, "train", windows=False).position
-    trained_on = trained_on if len(trained_on) else dataset.baseline_position(data)[None]
+    trained_on = dataset.trained_positions(data)
     mics = np.asarray(attrs["mics"])
     thresholds = test.correlation_time[test.source] / 2
     signals = {"microphone": test.windows}

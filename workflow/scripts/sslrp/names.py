@@ -109,6 +109,11 @@ def condition_name(condition):
     return f"SNR_{condition['snr']:g}_T60_{condition['t60']:g}"
 
 
+def pair_label(pair):
+    """A mic pair as the tables, the report card and the page write it: "7-8"."""
+    return f"{pair[0]}-{pair[1]}"
+
+
 def is_recorded(condition):
     """Whether a condition (its config entry or settings) is a set of recordings rather than a simulation."""
     return "recordings" in condition

@@ -360,17 +360,22 @@ def read_windows(path, split, rows):
 
 
 def baseline_position(path):
-    """The mean-training-position baseline's constant estimate [3]: the mean position of the dataset's train
-    split, or, for recordings without one (explained with another condition's models), the `baseline_position`
-    attribute gather_recordings.py stored: the mean of the simulated train split those models learned from."""
+    """The mean-training-position baseline's constant estimate [3]: the mean of `trained_positions`."""
+    return trained_positions(path).mean(axis=0)
+
+
+def trained_positions(path):
+    """The source positions [N, 3] the dataset's models learned from: its train split's, or, for recordings without
+    one (explained with another condition's models), the one `baseline_position` attribute gather_recordings.py
+    stored, the mean of the simulated train split those models learned from ([1, 3])."""
     train = read_split(path, "train", windows=False)
     if len(train.position):
-        return train.position.mean(axis=0)
+        return train.position
     attrs = read_attrs(path)
     if "baseline_position" not in attrs:
         raise DatasetError(f"{path}: its train split is empty and it has no baseline_position attribute; "
                            f"{rebuild_advice(path)}")
-    return np.asarray(attrs["baseline_position"], dtype=np.float64)
+    return np.asarray(attrs["baseline_position"], dtype=np.float64)[None]
 
 
 def write_relevance(path, relevance, targets, test, attrs):

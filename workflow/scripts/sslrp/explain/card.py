@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import metrics
-from ..names import MAGNITUDE_MAPS, MODEL_FREE, RANKABLE
+from ..names import MAGNITUDE_MAPS, MODEL_FREE, RANKABLE, pair_label
+from ..seeding import rng
 from . import manipulation, randomization
 
 
@@ -75,11 +76,6 @@ class Settings:
     device: str = "cpu"
 
 
-def pair_label(pair):
-    """A mic pair as the card's columns write it: "7-8"."""
-    return f"{pair[0]}-{pair[1]}"
-
-
 def method_map(method, localizer, windows, settings, seed):
     """The map of `method` for `localizer` on `windows` (sslrp.explain.attribution), None for a model-free
     ordering, and the seconds per window it took."""
@@ -114,8 +110,6 @@ def faithfulness(predict, windows, method, attribution_map, settings, rng):
 
 def _fill_rng(settings):
     # The manipulation step's imputation stream (noise imputation), so that the card's curves are the step's.
-    from ..seeding import rng
-
     return rng(settings.seed, f"imputation/{settings.tag}")
 
 

@@ -25,7 +25,6 @@ from scipy.stats import rankdata
 from torch import nn
 
 from ..localize.training import manual_seed
-from ..seeding import subset as seeding_subset
 
 
 def cascade(model, by="children"):
@@ -98,12 +97,6 @@ def rank_similarity(a, b):
     norm = np.sqrt((ra**2).sum(axis=1) * (rb**2).sum(axis=1))
     rho = np.divide((ra * rb).sum(axis=1), norm, out=np.zeros(len(ra)), where=norm > 0)
     return float(rho.mean())
-
-
-def subset(n_windows, n_total, seed):
-    """The fixed test windows the check explains (sslrp.seeding.subset, shared with the report card and the
-    sound components)."""
-    return seeding_subset(n_windows, n_total, seed)
 
 
 def check(localizer, explain, localize, tdoa, seed, purpose, trained=None):

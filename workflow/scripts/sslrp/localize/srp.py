@@ -41,6 +41,14 @@ def all_pairs(n_mics):
     return np.array(list(combinations(range(n_mics), 2)), dtype=int).reshape(-1, 2)
 
 
+def configured(geometry, settings, n_mics):
+    """The candidate positions and the mic pairs the config's `srp` section asks for: (`candidate_grid` of its grid
+    and height, its `pairs` or, where null, `all_pairs`)."""
+    candidates = candidate_grid(geometry, settings["grid"], settings["height"])
+    pairs = all_pairs(n_mics) if settings["pairs"] is None else np.asarray(settings["pairs"], int)
+    return candidates, pairs
+
+
 def candidate_tdoas(candidates, mics, pairs, fs, sound_speed):
     """Direct-path TDoA [K, P] in samples of mic pairs[p, 1] relative to pairs[p, 0] per candidate."""
     dist = np.linalg.norm(np.asarray(candidates, float)[:, None, :] - np.asarray(mics, float)[None], axis=-1)

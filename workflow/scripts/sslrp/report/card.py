@@ -237,11 +237,10 @@ def recommendation(model, pools):
     text += "; " + _tally("pass the randomization check", table, "randomization", card0, model,
                           lambda m: f"rank correlation {card0['methods'][m]['spearman_randomized']:.2f}")
     text += "; " + _tally("carry the delay on the wider pairs", table, "physics", card0, model,
-                          lambda m: _delay_note(card0, m))
+                          lambda m: _delay_note(card0, card0["methods"][m]["physics"]))
     microphones = card0["baselines"]["microphones"]
     passes = "pass" if _physics_margin(card0, microphones) > 0 else "do not pass either"
-    text += (f" (the microphone signals themselves {passes}: "
-             + ", ".join(f"r {_r(microphones[p]['correlation'])} on {p}" for p in wider_pairs(card0)) + "). ")
+    text += f" (the microphone signals themselves {passes}: {_delay_note(card0, microphones)}). "
     passing = [m for m in methods if all(v == YES for v in table[m].values())]
     if passing:
         best = max(passing, key=lambda m: card0["methods"][m]["srg"])
@@ -258,18 +257,18 @@ def _tally(what, table, test, card0, model, detail):
     the replicates' interval leaves undecided."""
     yes = [m for m in table if table[m][test] == YES]
     undecided = [m for m in table if table[m][test] == UNDECIDED]
-    text = f"{what}: {_names(yes, model, card0, detail) if yes else 'none'}"
+    text = f"{what}: {_names(yes, model, detail) if yes else 'none'}"
     if undecided:
         text += f" (cannot tell within the replicates' confidence interval: {_names(undecided, model)})"
     return text
 
 
-def _names(methods, model, card0=None, detail=None):
+def _names(methods, model, detail=None):
     return ", ".join(names.method_label(m, model) + (f" ({detail(m)})" if detail else "") for m in methods)
 
 
-def _delay_note(card0, method):
-    physics = card0["methods"][method]["physics"]
+def _delay_note(card0, physics):
+    """"r 0.12 on 4-11, r 0.30 on 0-15": a map's (or a baseline's) delay correlation on the wider pairs."""
     return ", ".join(f"r {_r(physics[p]['correlation'])} on {p}" for p in wider_pairs(card0))
 
 

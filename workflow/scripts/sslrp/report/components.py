@@ -139,12 +139,10 @@ def finding(r):
 def tally(results):
     """How often the claim holds over the model x condition pairs: by some method's trained map and by the causal
     test."""
-    by_map = sum(any(e.get("shares") and components.denoises(e["shares"]["trained"], r["components"]["input_energy"])
-                     for e in r["methods"].values()) for r in results)
-    by_cause = sum(bool(r["components"]["causal_agrees"]) for r in results)
-    both = sum(bool(r["components"]["causal_agrees"]) and any(
-        e.get("shares") and components.denoises(e["shares"]["trained"], r["components"]["input_energy"])
-        for e in r["methods"].values()) for r in results)
+    holds = [any(e.get("shares") and components.denoises(e["shares"]["trained"], r["components"]["input_energy"])
+                 for e in r["methods"].values()) for r in results]
+    agrees = [bool(r["components"]["causal_agrees"]) for r in results]
+    by_map, by_cause, both = sum(holds), sum(agrees), sum(h and a for h, a in zip(holds, agrees))
     n = len(results)
     return (f"Over the {n} model x condition pairs with components: some method's map {CLAIM} in {by_map}, the "
             f"causal test agrees in {by_cause}, both in {both}.")

@@ -24,9 +24,8 @@ from pathlib import Path
 from .. import io, names
 from ..explain import conservation, manipulation
 from ..localize import srp
-from ..names import condition_label, model_label
+from ..names import condition_label, model_label, pair_label
 from . import card, components, inputs, verdict
-from .tables import pair_label
 
 TITLE = ("Interpreting end-to-end deep learning models for speech source localization using "
          "layer-wise relevance propagation")

@@ -164,11 +164,6 @@ def _signal_order(name):
     return {"microphone": 0, "constant": 2}.get(name, 1), builtin, name
 
 
-def pair_label(pair):
-    """A mic pair as the tables and the page write it: "7-8"."""
-    return f"{pair[0]}-{pair[1]}"
-
-
 def tdoa_rows(results):
     """The paper's TDoA table, one row per condition x mic pair: anomaly % and MAE (samples, non-anomalous
     windows) of GCC-PHAT on the microphone signals and on each model's relevance, beside the constant
@@ -178,7 +173,7 @@ def tdoa_rows(results):
     out = []
     for r in results:
         for entry in r["pairs"]:
-            row = {"condition": r["condition"], "pair": pair_label(entry["pair"]),
+            row = {"condition": r["condition"], "pair": names.pair_label(entry["pair"]),
                    "largest true delay [samples]": entry["largest_true_delay"]}
             for name in sorted(entry["signals"], key=_signal_order):
                 s, label = entry["signals"][name], SIGNAL_LABELS.get(name) or names.model_label(name)
