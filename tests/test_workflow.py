@@ -127,7 +127,12 @@ def test_results_page_loads_in_a_browser(tiny_workflow_run):
     from browser import check_page
 
     found = check_page(tiny_workflow_run / "results" / "page" / "index.html")
-    assert len(found["images"]) == 2 * 2 + 2 * 2 * 2  # manipulation and randomization figures, the sources
+    # Per model the manipulation, randomization, report card and components figures; per model, condition and
+    # extreme the rendered source.
+    figures = {f"figures/{kind}_{model}.png" for kind in ("randomization", "explanations", "components")
+               for model in ("loc_cnn", "sample_cnn")}
+    assert figures <= set(found["images"]), sorted(found["images"])
+    assert len(found["images"]) == 2 * 4 + 2 * 2 * 2
     assert all(width > 0 for width in found["images"].values()), found["images"]
     assert len(found["audio"]) == 2 * 2 * 2 * 2
     assert all(duration and duration > 0 for duration in found["audio"].values()), found["audio"]
