@@ -144,6 +144,13 @@ def tdoa_estimator_summary(estimated, true_delay, thresholds):
             "correlation": delay_correlation(estimated, true_delay)}
 
 
+def tdoa_estimator_record(estimated, true_delay, thresholds):
+    """`tdoa_estimator_summary` JSON-ready (None for what is undefined: JSON has no NaN), with the per-window
+    estimates as a list, so that records of several sets of windows can be pooled (the report card's physics)."""
+    summary = tdoa_estimator_summary(estimated, true_delay, thresholds)
+    return {**{k: None if np.isnan(v) else float(v) for k, v in summary.items()},
+            "estimates": np.asarray(estimated, float).tolist()}
+
 def delay_correlation(estimated, true):
     """Pearson's r between estimated and true delays; NaN when either does not vary (a constant estimator
     follows nothing: its r is undefined, not 0)."""

@@ -68,8 +68,15 @@ METHOD_LABELS = {
     "relevance": "LRP (the model's composite)", "energy": "energy (loudest first)", "random": "random",
     "gradient": "gradient (saliency)", "gradient_x_input": "gradient × input", "smoothgrad": "SmoothGrad",
     "integrated_gradients": "Integrated Gradients", "epsilon_plus_flat": "LRP EpsilonPlusFlat",
-    "occlusion": "occlusion", **{f"lrp_{rule}": f"LRP ({rule} first)" for rule in LRP_RULES},
+    "occlusion": "occlusion", **{variant: f"LRP ({rule} first)" for variant, rule in zip(LRP_VARIANTS, LRP_RULES)},
 }
+
+# How an attribution map ranks the samples: by signed value (the paper's: highest first, so least relevant first
+# means most negative first) or by magnitude |value| (what matters to a regression output whatever its sign). The
+# attribution orderings can be ranked either way (manipulation.magnitude_orderings); energy ranks by |x| and random
+# by chance, whatever the setting.
+RANKINGS = ("signed", "magnitude")
+RANKABLE = ("relevance", *ATTRIBUTIONS)  # the orderings that sort an attribution map
 
 
 def method_label(method, model=None):
@@ -78,12 +85,7 @@ def method_label(method, model=None):
     if method == "relevance" and model in MODELS:
         return "LRP (the paper's composite)"
     return METHOD_LABELS.get(method, method)
-# How an attribution map ranks the samples: by signed value (the paper's: highest first, so least relevant first
-# means most negative first) or by magnitude |value| (what matters to a regression output whatever its sign). The
-# attribution orderings can be ranked either way (manipulation.magnitude_orderings); energy ranks by |x| and random
-# by chance, whatever the setting.
-RANKINGS = ("signed", "magnitude")
-RANKABLE = ("relevance", *ATTRIBUTIONS)  # the orderings that sort an attribution map
+
 
 # What removed samples become in the manipulation test: the paper's zeros, each microphone's mean over the window,
 # or Gaussian noise at each microphone's level in the window (sslrp.explain.manipulation.fill_values).

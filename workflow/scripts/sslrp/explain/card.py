@@ -132,12 +132,8 @@ def physics(estimates, windows):
     """Per pair the summary of `estimates` ({pair label: [N] delays}) against the true delays: anomaly %, MAE
     (samples, non-anomalous windows) and Pearson r (sslrp.metrics.tdoa_estimator_summary), JSON-ready (None for
     what is undefined), with the per-window estimates kept for pooling over conditions."""
-    out = {}
-    for label, estimate in estimates.items():
-        summary = metrics.tdoa_estimator_summary(estimate, windows.true_delay[label], windows.thresholds)
-        out[label] = {**{k: None if np.isnan(v) else float(v) for k, v in summary.items()},
-                      "estimates": np.asarray(estimate, float).tolist()}
-    return out
+    return {label: metrics.tdoa_estimator_record(estimate, windows.true_delay[label], windows.thresholds)
+            for label, estimate in estimates.items()}
 
 
 def constant_estimates(windows):

@@ -108,8 +108,14 @@ def denoises(shares_of_map, input_shares):
     return bool(direct > input_shares["direct"] and noise < input_shares["noise"] and late < input_shares["late"])
 
 
+def rises(maes):
+    """How much removing the direct sound, the late reverberation and the noise raises the model's MAE (m) over the
+    full window's: {component: MAE without it - MAE of the full window}."""
+    return {c: maes[f"full-{c}"]["model"] - maes["full"]["model"] for c in ("direct", "late", "noise")}
+
+
 def causal_agrees(maes):
     """Whether the causal test supports the claim (module docstring): removing the direct sound raises the model's
     MAE more than removing the late reverberation or the noise."""
-    rise = {c: maes[f"full-{c}"]["model"] - maes["full"]["model"] for c in ("direct", "late", "noise")}
+    rise = rises(maes)
     return bool(rise["direct"] > rise["late"] and rise["direct"] > rise["noise"])

@@ -32,10 +32,15 @@ def pooled(results):
     """Per model, its cards of every condition joined into one (condition "pooled"): curves pooled as one test set
     (sslrp.explain.manipulation.pooled), rank correlations and costs averaged over the windows, delay estimates and
     their truth concatenated."""
+    return [_pool(cards) for cards in _by_model(results).values()]
+
+
+def _by_model(results):
+    """{model: its cards}, models and cards in the order given."""
     by_model = {}
     for r in results:
         by_model.setdefault(r["model"], []).append(r)
-    return [_pool(cards) for cards in by_model.values()]
+    return by_model
 
 
 def _pool(cards):
@@ -63,12 +68,8 @@ def _average(values, weights):
 def _pool_physics(entries, truth):
     if any(e is None for e in entries):
         return None
-    out = {}
-    for pair in entries[0]:
-        estimates = sum((e[pair]["estimates"] for e in entries), [])
-        summary = metrics.tdoa_estimator_summary(estimates, truth["delays"][pair], truth["thresholds"])
-        out[pair] = {**{k: None if np.isnan(v) else float(v) for k, v in summary.items()}, "estimates": estimates}
-    return out
+    return {pair: metrics.tdoa_estimator_record(sum((e[pair]["estimates"] for e in entries), []),
+                                                truth["delays"][pair], truth["thresholds"]) for pair in entries[0]}
 
 
 # --- the three tests' margins (> 0: passed) -------------------------------------------------------------------
@@ -139,12 +140,8 @@ def rows(results):
     of the ranking the card judges (and the signed SRG of a signed map), energy's and random's SRG beside them, the
     randomized model's rank correlation, per pair r, anomalies and MAE, and the three verdicts."""
     out = []
-    cards = list(results)
-    by_model = {}
-    for c in cards:
-        by_model.setdefault(c["model"], []).append(c)
-    for model, model_cards in by_model.items():
-        for c in [*model_cards, *pooled(model_cards)]:
+    for model_cards in _by_model(results).values():
+        for c in [*model_cards, _pool(model_cards)]:
             out += [_row(c, method) for method in methods_in_order(c)]
             out += [_baseline_row(c, name) for name in c["baselines"]]
     return out
@@ -232,11 +229,11 @@ def recommendation(model, pools):
     text = f"{label}, all conditions pooled ({card0['n_windows']} windows): "
     energy = (f" (energy's SRG {card0['methods']['energy']['srg']:+.4f} m)" if "energy" in card0["methods"]
               else " (energy not on the card)")
-    text += _tally(f"more faithful than energy{energy}", table, "faithful", card0, model,
+    text += _tally(f"more faithful than energy{energy}", table, "faithful", model,
                    lambda m: f"SRG {card0['methods'][m]['srg']:+.4f} m")
-    text += "; " + _tally("pass the randomization check", table, "randomization", card0, model,
+    text += "; " + _tally("pass the randomization check", table, "randomization", model,
                           lambda m: f"rank correlation {card0['methods'][m]['spearman_randomized']:.2f}")
-    text += "; " + _tally("carry the delay on the wider pairs", table, "physics", card0, model,
+    text += "; " + _tally("carry the delay on the wider pairs", table, "physics", model,
                           lambda m: _delay_note(card0, card0["methods"][m]["physics"]))
     microphones = card0["baselines"]["microphones"]
     passes = "pass" if _physics_margin(card0, microphones) > 0 else "do not pass either"
@@ -252,7 +249,7 @@ def recommendation(model, pools):
     return text
 
 
-def _tally(what, table, test, card0, model, detail):
+def _tally(what, table, test, model, detail):
     """"<what>: A (detail), B (detail)" for the methods whose verdict on `test` is yes ("none" when none is), and those
     the replicates' interval leaves undecided."""
     yes = [m for m in table if table[m][test] == YES]

@@ -105,15 +105,7 @@ def finding(r):
     label = f"{names.model_label(r['model'])}, {names.condition_label(r['condition'])}"
     text = (f"{label}: the input energy is {_percent(energy['direct'])} direct sound, {_percent(energy['early'])} "
             f"early reflections, {_percent(energy['late'])} late reverberation, {_percent(energy['noise'])} noise. ")
-    holds, randomized = [], []
-    for method in card.methods_in_order(r):
-        shares = r["methods"][method].get("shares")
-        if not shares:
-            continue
-        if components.denoises(shares["trained"], energy):
-            holds.append(method)
-        if shares.get("randomized") and components.denoises(shares["randomized"], energy):
-            randomized.append(method)
+    holds, randomized = claim_holds(r, "trained"), claim_holds(r, "randomized")
     model = r["model"]
     text += (f"The trained model's map {CLAIM} for {_list(holds, model)}" if holds
              else f"No method's map of the trained model {CLAIM}")
@@ -126,7 +118,7 @@ def finding(r):
     elif learned:
         text += "; the randomized model's does not for any of them (what the network learned)"
     maes = c["causal"]
-    rise = {k: maes[f"full-{k}"]["model"] - maes["full"]["model"] for k in ("direct", "late", "noise")}
+    rise = components.rises(maes)
     agrees = "agrees" if c["causal_agrees"] else "does not agree"
     text += (f". Causal test: removing the direct sound changes the MAE by {rise['direct']:+.3f} m, the late "
              f"reverberation by {rise['late']:+.3f} m, the noise by {rise['noise']:+.3f} m (full window "
@@ -136,11 +128,22 @@ def finding(r):
     return text
 
 
+def claim_holds(r, which):
+    """The methods of one model x condition's card whose map of the `which` model ("trained" or "randomized")
+    denoises and de-reverberates (sslrp.explain.components.denoises), in the card's order."""
+    energy = r["components"]["input_energy"]
+    out = []
+    for method in card.methods_in_order(r):
+        shares = (r["methods"][method].get("shares") or {}).get(which)
+        if shares and components.denoises(shares, energy):
+            out.append(method)
+    return out
+
+
 def tally(results):
     """How often the claim holds over the model x condition pairs: by some method's trained map and by the causal
     test."""
-    holds = [any(e.get("shares") and components.denoises(e["shares"]["trained"], r["components"]["input_energy"])
-                 for e in r["methods"].values()) for r in results]
+    holds = [bool(claim_holds(r, "trained")) for r in results]
     agrees = [bool(r["components"]["causal_agrees"]) for r in results]
     by_map, by_cause, both = sum(holds), sum(agrees), sum(h and a for h, a in zip(holds, agrees))
     n = len(results)
